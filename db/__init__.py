@@ -1,0 +1,45 @@
+"""SQLite storage for hypewatch: open_db and the reads and writes the pipeline needs.
+
+Imports nothing from the other hypewatch packages, so it can be used alone
+(and by Datasette plugins) without pulling in the harvester.
+"""
+
+from .store import (
+    DatabaseError,
+    count_outdated_scores,
+    due_sources,
+    get_source,
+    iso,
+    items_needing_fulltext,
+    items_to_score,
+    known_items,
+    list_sources,
+    open_db,
+    save_fulltext,
+    save_harvest,
+    save_scores,
+    source_health,
+    sync_sources,
+    update_source,
+    utcnow,
+)
+
+__all__ = [
+    "DatabaseError",
+    "count_outdated_scores",
+    "due_sources",
+    "get_source",
+    "iso",
+    "items_needing_fulltext",
+    "items_to_score",
+    "known_items",
+    "list_sources",
+    "open_db",
+    "save_fulltext",
+    "save_harvest",
+    "save_scores",
+    "source_health",
+    "sync_sources",
+    "update_source",
+    "utcnow",
+]

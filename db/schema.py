@@ -1,0 +1,94 @@
+"""The database schema, as sqlite-utils migrations applied by open_db.
+
+Migrations are append-only: a released migration is never edited, a change
+is a new function below the others, so every existing database can follow.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("hypewatch")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE sources (
+            name TEXT PRIMARY KEY,
+            url TEXT NOT NULL,                        -- where we fetch (follows permanent redirects)
+            config_url TEXT NOT NULL,                 -- as written in sources.toml
+            kind TEXT NOT NULL DEFAULT 'feed',
+            publisher TEXT NOT NULL DEFAULT 'news',
+            every INTEGER NOT NULL DEFAULT 3600,      -- minimum seconds between checks
+            filter INTEGER NOT NULL DEFAULT 0,        -- keep only items scored relevant
+            local INTEGER NOT NULL DEFAULT 0,         -- may fetch private/loopback addresses
+            enabled INTEGER NOT NULL DEFAULT 1,
+            disabled_reason TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,
+            next_check_at TEXT,
+            last_checked_at TEXT,
+            last_success_at TEXT,
+            last_status TEXT,                         -- ok | not_modified | unchanged | failed
+            last_http_status INTEGER,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            feed_title TEXT,
+            added_at TEXT
+        );
+        CREATE TABLE items (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL REFERENCES sources(name) ON UPDATE CASCADE,
+            publisher TEXT,
+            url TEXT,
+            canonical_url TEXT,
+            title TEXT NOT NULL DEFAULT '',
+            author TEXT,
+            published TEXT,
+            updated TEXT,
+            summary TEXT NOT NULL DEFAULT '',
+            summary_html TEXT,
+            text TEXT NOT NULL DEFAULT '',
+            doi TEXT,
+            pmid TEXT,
+            nct_ids TEXT NOT NULL DEFAULT '[]',
+            meta TEXT NOT NULL DEFAULT '{}',          -- structured facts from APIs (publication types, trial status)
+            first_seen_at TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            fulltext_status TEXT,                     -- NULL (not needed) | pending | ok | empty | blocked | error: ...
+            relevant INTEGER,
+            evidence_stage TEXT,
+            commercial_interest TEXT,
+            hype TEXT,
+            hype_score INTEGER,
+            treatments TEXT NOT NULL DEFAULT '[]',
+            reasons TEXT NOT NULL DEFAULT '[]',
+            scoring_version TEXT,
+            scored_at TEXT
+        );
+        CREATE INDEX items_source_published ON items(source, published);
+        CREATE INDEX items_published ON items(published);
+        CREATE INDEX items_scoring_version ON items(scoring_version);
+        CREATE INDEX items_doi ON items(doi) WHERE doi IS NOT NULL;
+        CREATE INDEX items_pmid ON items(pmid) WHERE pmid IS NOT NULL;
+        CREATE TABLE fetches (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL REFERENCES sources(name) ON UPDATE CASCADE,
+            started_at TEXT NOT NULL,
+            elapsed REAL,
+            status TEXT NOT NULL,                     -- ok | not_modified | unchanged | failed
+            http_status INTEGER,
+            bytes INTEGER,
+            new_items INTEGER NOT NULL DEFAULT 0,
+            updated_items INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        );
+        CREATE INDEX fetches_source_started ON fetches(source, started_at);
+        """
+    )
+    db["items"].enable_fts(["title", "summary", "text"], create_triggers=True, tokenize="porter")

@@ -1,0 +1,240 @@
+"""Reads and writes the pipeline needs: dicts in, dicts out, one place for SQL.
+
+Every write that belongs to one source's harvest goes through
+``save_harvest`` so it lands in a single transaction: a crash leaves the
+source exactly as it was before, never half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from .schema import migrations
+
+log = logging.getLogger(__name__)
+
+SOURCE_CONFIG_FIELDS = ("url", "kind", "publisher", "every", "filter", "local")
+ITEM_JSON_FIELDS = ("nct_ids", "meta", "treatments", "reasons")
+
+
+class DatabaseError(Exception):
+    """The database file cannot be opened or is not a hypewatch database."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime | None) -> str | None:
+    """One timestamp format everywhere, so string comparison is time order."""
+    if dt is None:
+        return None
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def open_db(path: str | Path) -> Database:
+    """Open (creating if needed) a database in WAL mode with migrations applied.
+
+    WAL lets Datasette read while the harvester writes.
+    """
+    path = str(path)
+    try:
+        conn = sqlite3.connect(path, timeout=30)
+        db = Database(conn)
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA busy_timeout = 30000")
+        if path != ":memory:":
+            db.enable_wal()
+        db.execute("PRAGMA synchronous = NORMAL")
+        migrations.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(
+            f"{path}: cannot open as a hypewatch database ({exc}); "
+            "point --db at another file or move this one away"
+        ) from exc
+    return db
+
+
+# -- sources ---------------------------------------------------------------
+
+
+def sync_sources(db: Database, configured: Sequence[dict[str, Any]], now: datetime | None = None) -> dict[str, list[str]]:
+    """Make the sources table follow sources.toml, keeping each source's state.
+
+    Sources removed from the file are disabled, not deleted, so their items
+    and history stay published.
+    """
+    now_s = iso(now or utcnow())
+    existing = {row["name"]: row for row in db["sources"].rows}
+    result: dict[str, list[str]] = {"added": [], "changed": [], "removed": [], "reenabled": []}
+    with db.atomic():
+        for src in configured:
+            config = {k: src[k] for k in SOURCE_CONFIG_FIELDS if k in src}
+            config["filter"] = int(bool(config.get("filter", 0)))
+            config["local"] = int(bool(config.get("local", 0)))
+            config["config_url"] = config["url"]
+            row = existing.get(src["name"])
+            if row is None:
+                db["sources"].insert({"name": src["name"], **config, "added_at": now_s, "next_check_at": now_s})
+                result["added"].append(src["name"])
+                continue
+            # `url` may have moved on after a permanent redirect; only a change
+            # in the file itself resets it.
+            config_url = config.pop("url")
+            changes = {k: v for k, v in config.items() if row.get(k) != v}
+            if "config_url" in changes:
+                # A new URL is a new conversation with a server: forget validators.
+                changes.update(url=config_url, etag=None, last_modified=None, body_hash=None,
+                               next_check_at=now_s, error_count=0, last_error=None)
+            if row["disabled_reason"] == "removed from sources file":
+                changes.update(enabled=1, disabled_reason=None)
+                result["reenabled"].append(src["name"])
+            if changes:
+                db["sources"].update(src["name"], changes)
+                if src["name"] not in result["reenabled"]:
+                    result["changed"].append(src["name"])
+        configured_names = {s["name"] for s in configured}
+        for name, row in existing.items():
+            if name not in configured_names and row["enabled"]:
+                db["sources"].update(name, {"enabled": 0, "disabled_reason": "removed from sources file"})
+                result["removed"].append(name)
+    return result
+
+
+def get_source(db: Database, name: str) -> dict[str, Any] | None:
+    rows = list(db["sources"].rows_where("name = ?", [name]))
+    return rows[0] if rows else None
+
+
+def list_sources(db: Database) -> list[dict[str, Any]]:
+    return list(db["sources"].rows_where(order_by="name"))
+
+
+def due_sources(db: Database, now: datetime | None = None, *, include_not_due: bool = False,
+                names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The enabled sources whose next check has come, earliest first."""
+    where = ["enabled = 1"]
+    params: list[Any] = []
+    if not include_not_due:
+        where.append("(next_check_at IS NULL OR next_check_at <= ?)")
+        params.append(iso(now or utcnow()))
+    if names is not None:
+        names = list(names)
+        where.append(f"name IN ({', '.join('?' for _ in names)})")
+        params.extend(names)
+    return list(db["sources"].rows_where(" AND ".join(where), params, order_by="next_check_at, name"))
+
+
+def update_source(db: Database, name: str, changes: dict[str, Any]) -> None:
+    db["sources"].update(name, changes)
+
+
+# -- items ------------------------------------------------------------------
+
+
+def known_items(db: Database, ids: Sequence[str]) -> dict[str, str]:
+    """Content hashes of the items that already exist, to tell new from updated."""
+    found: dict[str, str] = {}
+    ids = list(ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        sql = f"SELECT id, content_hash FROM items WHERE id IN ({', '.join('?' for _ in chunk)})"
+        found.update(dict(db.execute(sql, chunk).fetchall()))
+    return found
+
+
+def _encode(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for key in ITEM_JSON_FIELDS:
+        if key in out and not isinstance(out[key], str) and out[key] is not None:
+            out[key] = json.dumps(out[key], ensure_ascii=False)
+    if isinstance(out.get("relevant"), bool):
+        out["relevant"] = int(out["relevant"])
+    return out
+
+
+def save_harvest(db: Database, source: str, *, source_changes: dict[str, Any],
+                 new_items: Sequence[dict[str, Any]] = (), updated_items: Sequence[dict[str, Any]] = (),
+                 fetch: dict[str, Any]) -> int:
+    """Write one source's harvest (items, state, fetch log) in one transaction.
+
+    Updated items keep their first_seen_at; re-running with the same items
+    changes nothing but the fetch log, so harvesting is idempotent.
+    Returns the fetch row id.
+    """
+    with db.atomic():
+        if new_items:
+            db["items"].insert_all((_encode(i) for i in new_items), pk="id", ignore=True)
+        for item in updated_items:
+            row = _encode(item)
+            row.pop("first_seen_at", None)
+            item_id = row.pop("id")
+            db["items"].update(item_id, row)
+        if source_changes:
+            db["sources"].update(source, source_changes)
+        fetch_row = {"source": source, **fetch}
+        db["fetches"].insert(fetch_row)
+        return db.execute("SELECT last_insert_rowid()").fetchone()[0]
+
+
+def items_needing_fulltext(db: Database, source: str, limit: int = 100) -> list[dict[str, Any]]:
+    return list(db["items"].rows_where("source = ? AND fulltext_status = 'pending'", [source],
+                                       order_by="first_seen_at", limit=limit))
+
+
+def save_fulltext(db: Database, results: Iterable[dict[str, Any]]) -> None:
+    """Store extracted texts; each dict has id, fulltext_status and maybe text."""
+    with db.atomic():
+        for row in results:
+            db["items"].update(row["id"], {k: v for k, v in row.items() if k != "id"})
+
+
+def items_to_score(db: Database, version: str, *, rescore: bool = False, limit: int = 1000,
+                   after_id: str = "") -> list[dict[str, Any]]:
+    """A batch of items whose stored score is missing or from another scorer version."""
+    where = "id > ?" if rescore else "id > ? AND (scoring_version IS NULL OR scoring_version != ?)"
+    params: list[Any] = [after_id] if rescore else [after_id, version]
+    sql = (f"SELECT id, title, text, summary, url, publisher, meta "
+           f"FROM items WHERE {where} ORDER BY id LIMIT {int(limit)}")
+    cur = db.execute(sql, params)
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def save_scores(db: Database, scores: Iterable[dict[str, Any]]) -> int:
+    """Store score dicts (id plus the label columns) in one transaction."""
+    n = 0
+    with db.atomic():
+        for row in scores:
+            row = _encode(row)
+            db["items"].update(row.pop("id"), row)
+            n += 1
+    return n
+
+
+def count_outdated_scores(db: Database, version: str) -> int:
+    return db.execute(
+        "SELECT count(*) FROM items WHERE scoring_version IS NULL OR scoring_version != ?", [version]
+    ).fetchone()[0]
+
+
+def source_health(db: Database) -> list[dict[str, Any]]:
+    """Per-source state plus item counts, for `hypewatch status`."""
+    sql = """
+        SELECT s.name, s.url, s.kind, s.publisher, s.enabled, s.disabled_reason,
+               s.last_status, s.last_http_status, s.last_checked_at, s.last_success_at,
+               s.next_check_at, s.error_count, s.last_error,
+               (SELECT count(*) FROM items i WHERE i.source = s.name) AS items
+        FROM sources s ORDER BY s.name
+    """
+    cur = db.execute(sql)
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]

@@ -1,0 +1,299 @@
+"""The harvest orchestrator: the one place that knows the whole sequence.
+
+For each due source: fetch (conditional GET) → parse → identify → score →
+full text for new items → score again → write everything in one transaction
+→ schedule the next check. Each step is a plain function in its own module;
+this file only wires them together and decides what a failure means for the
+source. A failure of one source is recorded on that source and never reaches
+the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from db import store
+from scoring import SCORING_VERSION, score_item
+
+from .adapters import ADAPTERS, FollowUp
+from .fetch import FEED_ACCEPT, FetchLimits, Fetcher, FetchResult, USER_AGENT
+from .fulltext import extract_text, needs_fulltext
+from .identity import canonical_url, content_hash, item_id
+from .parse import Entry, FeedParseError, ParsedFeed, parse_feed
+from .polling import next_check
+
+log = logging.getLogger(__name__)
+
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+
+
+@dataclass
+class HarvestSettings:
+    concurrency: int = 16             # sources fetched at once
+    per_host: int = 2                 # requests at once to one host
+    fulltext: bool = True
+    fulltext_concurrency: int = 4     # article pages fetched at once (all sources)
+    fulltext_min_chars: int = 600     # feed text shorter than this gets the article fetched
+    fulltext_per_source: int = 20     # article pages per source per run, to stay polite
+    limits: FetchLimits = field(default_factory=FetchLimits)
+    user_agent: str = USER_AGENT
+
+
+@dataclass
+class SourceOutcome:
+    source: str
+    status: str                       # ok | not_modified | unchanged | failed
+    new: int = 0
+    updated: int = 0
+    filtered: int = 0                 # new items dropped as not relevant (filter = true)
+    http_status: int | None = None
+    error: str | None = None
+    warning: str | None = None
+    elapsed: float = 0.0
+    disabled: bool = False
+
+
+def harvest(db: Any, *, names: Iterable[str] | None = None, include_not_due: bool = False,
+            settings: HarvestSettings | None = None,
+            on_done: Callable[[SourceOutcome], None] | None = None,
+            transport: Any = None) -> list[SourceOutcome]:
+    """One pass over the due sources (or the named ones / all of them)."""
+    sources = store.due_sources(db, include_not_due=include_not_due or names is not None, names=names)
+    if not sources:
+        return []
+    return asyncio.run(harvest_sources(db, sources, settings or HarvestSettings(), on_done, transport))
+
+
+async def harvest_sources(db: Any, sources: list[dict[str, Any]], settings: HarvestSettings,
+                          on_done: Callable[[SourceOutcome], None] | None = None,
+                          transport: Any = None) -> list[SourceOutcome]:
+    async with Fetcher(user_agent=settings.user_agent, limits=settings.limits,
+                       concurrency=settings.concurrency, per_host=settings.per_host,
+                       transport=transport) as fetcher:
+        run = _Run(db, fetcher, settings)
+        tasks = [asyncio.create_task(run.source(src)) for src in sources]
+        outcomes = []
+        for task in asyncio.as_completed(tasks):
+            outcome = await task
+            outcomes.append(outcome)
+            if on_done:
+                on_done(outcome)
+    order = {s["name"]: i for i, s in enumerate(sources)}
+    return sorted(outcomes, key=lambda o: order[o.source])
+
+
+async def parse_response(fetcher: Fetcher, kind: str, result: FetchResult) -> ParsedFeed:
+    """Feeds go to feedparser, API responses to their adapter (which may ask for a second request)."""
+    if kind == "feed":
+        return await asyncio.to_thread(parse_feed, result.body or b"", url=result.final_url, headers=result.headers)
+    adapter = ADAPTERS[kind]
+    parsed = await asyncio.to_thread(adapter.parse, result.body or b"", url=result.final_url, headers=result.headers)
+    if isinstance(parsed, FollowUp):
+        second = await fetcher.get(parsed.url, accept="application/json, application/xml;q=0.9, */*;q=0.5")
+        if second.error:
+            raise FeedParseError(f"{kind} follow-up request failed: {second.error}")
+        parsed = await asyncio.to_thread(adapter.parse, second.body or b"", url=second.final_url,
+                                         headers=second.headers)
+        if isinstance(parsed, FollowUp):
+            raise FeedParseError(f"{kind}: the API asked for a third request; check the source URL")
+    return parsed
+
+
+class _Run:
+    """State shared by the sources of one harvest pass."""
+
+    def __init__(self, db: Any, fetcher: Fetcher, settings: HarvestSettings):
+        self.db = db
+        self.fetcher = fetcher
+        self.settings = settings
+        self.page_slots = asyncio.Semaphore(settings.fulltext_concurrency)
+
+    async def source(self, src: dict[str, Any]) -> SourceOutcome:
+        """Harvest one source; whatever happens is recorded on the source row."""
+        started = store.utcnow()
+        clock = time.monotonic()
+        try:
+            outcome = await self._harvest(src, started)
+        except Exception as exc:  # the per-source boundary: a bug here must not stop other sources
+            log.exception("source=%r internal error", src["name"])
+            outcome = self._fail(src, started, f"internal error: {exc!r} (a hypewatch bug: please report it)")
+        outcome.elapsed = time.monotonic() - clock
+        log.info("source=%r status=%s new=%d updated=%d filtered=%d http=%s error=%s",
+                 outcome.source, outcome.status, outcome.new, outcome.updated, outcome.filtered,
+                 outcome.http_status, outcome.error)
+        return outcome
+
+    async def _harvest(self, src: dict[str, Any], started: datetime) -> SourceOutcome:
+        name = src["name"]
+        result = await self.fetcher.get(src["url"], etag=src["etag"], last_modified=src["last_modified"],
+                                        accept=FEED_ACCEPT)
+        if result.error:
+            return self._fail(src, started, result.error, result)
+        now = store.utcnow()
+        changes = self._success_changes(src, result, now)
+        if result.not_modified:
+            self._save(src, started, result, "not_modified", changes)
+            return SourceOutcome(name, "not_modified", http_status=result.status)
+        body = result.body or b""
+        body_hash = hashlib.sha256(body).hexdigest()
+        if body_hash == src["body_hash"] and not result.permanent_url:
+            self._save(src, started, result, "unchanged", changes)
+            return SourceOutcome(name, "unchanged", http_status=result.status)
+        changes["body_hash"] = body_hash
+        try:
+            parsed = await parse_response(self.fetcher, src["kind"], result)
+        except FeedParseError as exc:
+            return self._fail(src, started, str(exc), result)
+        if parsed.title:
+            changes["feed_title"] = parsed.title
+        rows = _rows(src, parsed.entries, now)
+        known = store.known_items(self.db, list(rows))
+        new = [r for r in rows.values() if r["id"] not in known]
+        updated = [r for r in rows.values() if r["id"] in known and known[r["id"]] != r["content_hash"]]
+        for row in new + updated:
+            row.update(_score(row))
+        filtered = 0
+        if src["filter"]:
+            kept = [r for r in new if r["relevant"]]
+            filtered = len(new) - len(kept)
+            new = kept
+        await self._fulltext(src, new + updated)
+        self._save(src, started, result, "ok", changes, new, updated)
+        return SourceOutcome(name, "ok", new=len(new), updated=len(updated), filtered=filtered,
+                             http_status=result.status, warning=parsed.warning)
+
+    async def _fulltext(self, src: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+        """Fetch article pages for new or changed items whose feed gave only a teaser."""
+        wanted = [r for r in rows if r["fulltext_status"] == "pending"]
+        if not self.settings.fulltext:
+            for row in wanted:
+                row["fulltext_status"] = "skipped: full text turned off"
+            return
+        budget = self.settings.fulltext_per_source
+        for row in wanted[budget:]:
+            row["fulltext_status"] = "skipped: per-run limit reached"
+        await asyncio.gather(*(self._page(src, row) for row in wanted[:budget]))
+
+    async def _page(self, src: dict[str, Any], row: dict[str, Any]) -> None:
+        async with self.page_slots:
+            result = await self.fetcher.get(row["url"], allow_private=bool(src["local"]), accept=PAGE_ACCEPT)
+        if result.error:
+            row["fulltext_status"] = ("blocked: " if result.error_kind == "blocked" else "error: ") + result.error
+            return
+        text, status = await asyncio.to_thread(extract_text, result.body or b"", result.final_url)
+        row["fulltext_status"] = status
+        if text and len(text) > len(row["text"]):
+            row["text"] = text
+            row.update(_score(row))
+
+    # -- recording ---------------------------------------------------------
+
+    def _success_changes(self, src: dict[str, Any], result: FetchResult, now: datetime) -> dict[str, Any]:
+        changes: dict[str, Any] = {
+            "last_checked_at": store.iso(now), "last_success_at": store.iso(now),
+            "last_status": None, "last_http_status": result.status, "error_count": 0, "last_error": None,
+            "next_check_at": store.iso(next_check(now, every=src["every"], status=result.status,
+                                                  headers=result.headers, error_count=0)),
+        }
+        if not result.not_modified:
+            changes["etag"] = result.headers.get("etag")
+            changes["last_modified"] = result.headers.get("last-modified")
+        if result.permanent_url and result.permanent_url != src["url"]:
+            log.info("source=%r moved permanently to %s", src["name"], result.permanent_url)
+            changes["url"] = result.permanent_url
+        return changes
+
+    def _save(self, src: dict[str, Any], started: datetime, result: FetchResult, status: str,
+              changes: dict[str, Any], new: list[dict[str, Any]] = (), updated: list[dict[str, Any]] = ()) -> None:
+        changes["last_status"] = status
+        store.save_harvest(self.db, src["name"], source_changes=changes, new_items=new, updated_items=updated,
+                           fetch=_fetch_row(started, result, status, len(new), len(updated)))
+
+    def _fail(self, src: dict[str, Any], started: datetime, message: str,
+              result: FetchResult | None = None) -> SourceOutcome:
+        """Count the failure, back off, and keep the reason where `status` and the site show it."""
+        now = store.utcnow()
+        status = result.status if result else None
+        errors = (src["error_count"] or 0) + 1
+        changes: dict[str, Any] = {
+            "last_checked_at": store.iso(now), "last_status": "failed", "last_http_status": status,
+            "error_count": errors, "last_error": message,
+            "next_check_at": store.iso(next_check(now, every=src["every"], status=status,
+                                                  headers=result.headers if result else {}, error_count=errors)),
+        }
+        disabled = status == 410
+        if disabled:
+            changes["enabled"] = 0
+            changes["disabled_reason"] = (f"HTTP 410 Gone at {store.iso(now)}: the publisher removed this feed; "
+                                          "find its new address and update sources.toml")
+        store.save_harvest(self.db, src["name"], source_changes=changes,
+                           fetch=_fetch_row(started, result, "failed", 0, 0, message))
+        return SourceOutcome(src["name"], "failed", http_status=status, error=message, disabled=disabled)
+
+
+def _fetch_row(started: datetime, result: FetchResult | None, status: str, new: int, updated: int,
+               error: str | None = None) -> dict[str, Any]:
+    return {
+        "started_at": store.iso(started),
+        "elapsed": round(result.elapsed, 4) if result else None,
+        "status": status,
+        "http_status": result.status if result else None,
+        "bytes": len(result.body) if result and result.body is not None else None,
+        "new_items": new, "updated_items": updated, "error": error,
+    }
+
+
+def _rows(src: dict[str, Any], entries: list[Entry], now: datetime) -> dict[str, dict[str, Any]]:
+    """Item rows keyed by stable id; a feed repeating an item keeps its first copy."""
+    rows: dict[str, dict[str, Any]] = {}
+    now_s = store.iso(now)
+    for entry in entries:
+        iid = item_id(src["name"], entry)
+        if iid in rows:
+            continue
+        rows[iid] = {
+            "id": iid, "source": src["name"], "publisher": src["publisher"],
+            "url": entry.url, "canonical_url": canonical_url(entry.url) if entry.url else None,
+            "title": entry.title, "author": entry.author, "published": entry.published, "updated": entry.updated,
+            "summary": entry.summary, "summary_html": entry.summary_html, "text": entry.text or entry.summary,
+            "doi": entry.doi, "pmid": entry.pmid, "nct_ids": list(entry.nct_ids), "meta": dict(entry.meta),
+            "first_seen_at": now_s, "fetched_at": now_s, "content_hash": content_hash(entry),
+            "fulltext_status": "pending" if needs_fulltext(entry) else None,
+        }
+    return rows
+
+
+def _score(row: dict[str, Any]) -> dict[str, Any]:
+    """The label columns for one item row (scoring is pure: title and text in, labels out)."""
+    meta = row.get("meta")
+    if isinstance(meta, str):
+        meta = json.loads(meta or "{}")
+    score = score_item({"title": row.get("title") or "", "text": row.get("text") or row.get("summary") or "",
+                        "url": row.get("url"), "publisher": row.get("publisher"), "meta": meta or {}})
+    labels = score.to_dict()
+    labels["scored_at"] = store.iso(store.utcnow())
+    return labels
+
+
+def rescore(db: Any, *, rescore_all: bool = False, batch: int = 500,
+            on_batch: Callable[[int], None] | None = None) -> int:
+    """Score items that have no score or a score from another scorer version."""
+    done = 0
+    after = ""
+    while True:
+        rows = store.items_to_score(db, SCORING_VERSION, rescore=rescore_all, limit=batch, after_id=after)
+        if not rows:
+            return done
+        after = rows[-1]["id"]
+        scored = [{"id": r["id"], **_score(r)} for r in rows]
+        done += store.save_scores(db, scored)
+        if on_batch:
+            on_batch(len(scored))

@@ -1,0 +1,127 @@
+"""HTML from untrusted feeds and pages: the sanitised subset we store and publish, and plain text."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+__all__ = [
+    "ALLOWED_TAGS",
+    "clean_html",
+    "html_to_text",
+    "plain_text",
+    "safe_url",
+]
+
+log = logging.getLogger(__name__)
+
+#: Enough structure to read a summary; nothing that can run code, load resources or restyle the page.
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    {"p", "br", "a", "em", "strong", "ul", "ol", "li", "blockquote", "b", "i", "sup", "sub"}
+)
+_ATTRIBUTES = {"a": {"href"}}
+_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+_PAGE_SCHEMES = frozenset({"http", "https"})
+
+# Block-level boundaries become line breaks in plain text, otherwise "<p>a</p><p>b</p>" reads "ab".
+_BLOCK_TAG = re.compile(
+    r"<(?=/?\s*(?:p|div|br|li|h[1-6]|tr|blockquote|ul|ol|dl|dd|dt|table|section|article|"
+    r"header|footer|aside|nav|pre|hr|figure|figcaption|main)\b)",
+    re.IGNORECASE,
+)
+_CELL_TAG = re.compile(r"<(?=/?\s*t[dh]\b)", re.IGNORECASE)
+_LOOKS_LIKE_MARKUP = re.compile(r"<[A-Za-z/!?]|&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
+# C0 controls other than tab/newline, DEL and C1 controls: they break terminals and XML output.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"[^\S\n]+")
+_NEWLINES = re.compile(r"\s*\n\s*")
+_ALL_WHITESPACE = re.compile(r"\s+")
+
+
+def safe_url(value: str | None, base: str | None = None, *, schemes: frozenset[str] = _PAGE_SCHEMES) -> str | None:
+    """Resolve ``value`` against ``base`` and keep it only if it is a web link.
+
+    Feeds put newlines and tabs inside ``<link>`` (bioRxiv does); browsers drop them, so do we.
+    Anything that is not http(s) (``javascript:``, ``data:``, ``file:``) is refused rather than
+    repaired, because a link we publish must never run code.
+    """
+    if not value:
+        return None
+    cleaned = re.sub(r"[\t\r\n]", "", value).strip()
+    if not cleaned:
+        return None
+    try:
+        absolute = urljoin(base, cleaned) if base else cleaned
+        parts = urlsplit(absolute)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in schemes or (parts.scheme.lower() != "mailto" and not parts.hostname):
+        return None
+    return absolute
+
+
+def clean_html(fragment: str | None, base_url: str | None = None) -> str:
+    """Reduce untrusted HTML to ``ALLOWED_TAGS``; safe to publish as-is.
+
+    Relative links are made absolute against ``base_url`` so the stored HTML still works when
+    shown on another site (our Datasette pages); links get ``rel="nofollow noopener"`` because
+    we do not vouch for them.
+    """
+    if not fragment:
+        return ""
+
+    def _filter(tag: str, attribute: str, value: str) -> str | None:
+        if tag == "a" and attribute == "href":
+            return safe_url(value, base_url, schemes=_LINK_SCHEMES)
+        return value
+
+    cleaned = nh3.clean(
+        _CONTROL.sub("", fragment),
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(attrs) for tag, attrs in _ATTRIBUTES.items()},
+        attribute_filter=_filter,
+        link_rel="nofollow noopener",
+        url_schemes=set(_LINK_SCHEMES),
+        strip_comments=True,
+    )
+    return cleaned.strip()
+
+
+def html_to_text(fragment: str | None) -> str:
+    """Readable plain text of an HTML fragment: scripts and styles dropped, one line per block.
+
+    Line breaks are kept between blocks because the scorer works per sentence and a heading
+    glued to the next paragraph makes a nonsense sentence.
+    """
+    if not fragment:
+        return ""
+    marked = _CELL_TAG.sub(" <", _BLOCK_TAG.sub("\n<", _CONTROL.sub("", fragment)))
+    stripped = nh3.clean(marked, tags=set(), strip_comments=True)
+    return _tidy(html.unescape(stripped))
+
+
+def plain_text(value: str | None, *, is_html: bool | None = None, single_line: bool = False) -> str:
+    """Plain text from a feed field that may or may not be HTML.
+
+    Feeds mislabel their fields constantly (escaped HTML in RSS titles, double-escaped
+    entities), so when ``is_html`` is None we look at the value itself.
+    """
+    if not value:
+        return ""
+    if is_html is None:
+        is_html = bool(_LOOKS_LIKE_MARKUP.search(value))
+    text = html_to_text(value) if is_html else _tidy(_CONTROL.sub("", value))
+    if single_line:
+        text = _ALL_WHITESPACE.sub(" ", text).strip()
+    return text
+
+
+def _tidy(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = _SPACES.sub(" ", text)
+    text = _NEWLINES.sub("\n", text)
+    return text.strip()

@@ -1,0 +1,73 @@
+"""The scorer's output types: Score (labels, hype score, treatments) and Reason (the cue behind a label)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Reason",
+    "Score",
+    "EVIDENCE_STAGES",
+    "COMMERCIAL_LEVELS",
+    "HYPE_LEVELS",
+    "PUBLISHERS",
+]
+
+#: Ordered from weakest to strongest (LABELS.md).
+EVIDENCE_STAGES = (
+    "none",
+    "in_vitro",
+    "animal",
+    "human_anecdote",
+    "human_uncontrolled",
+    "human_rct",
+    "meta_analysis",
+)
+COMMERCIAL_LEVELS = ("none", "indirect", "direct")
+HYPE_LEVELS = ("low", "medium", "high")
+PUBLISHERS = ("journal", "preprint", "press", "news", "blog", "clinic", "company", "forum", "registry")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One cue that supported a label: where it was found and how much it counted."""
+
+    dimension: str  # relevant | evidence_stage | commercial_interest | hype | treatments
+    label: str  # the label value the cue speaks for (e.g. "animal", "direct", "high", "minoxidil")
+    cue: str  # the matched words, lower case
+    snippet: str  # the sentence it was found in, trimmed to ~200 characters
+    weight: float  # its contribution (negative when it argues against the label)
+
+    def to_dict(self) -> dict:
+        return {
+            "dimension": self.dimension,
+            "label": self.label,
+            "cue": self.cue,
+            "snippet": self.snippet,
+            "weight": round(float(self.weight), 2),
+        }
+
+
+@dataclass
+class Score:
+    relevant: bool
+    evidence_stage: str
+    commercial_interest: str
+    hype: str
+    hype_score: int
+    treatments: list[str]
+    reasons: list[Reason] = field(default_factory=list)
+    scoring_version: str = ""
+
+    def to_dict(self) -> dict:
+        """The DESIGN.md §4 score-jsonl object, without "id"."""
+        return {
+            "relevant": self.relevant,
+            "evidence_stage": self.evidence_stage,
+            "commercial_interest": self.commercial_interest,
+            "hype": self.hype,
+            "hype_score": int(self.hype_score),
+            "treatments": list(self.treatments),
+            "reasons": [r.to_dict() for r in self.reasons],
+            "scoring_version": self.scoring_version,
+        }

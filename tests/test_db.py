@@ -1,0 +1,73 @@
+"""Storage: migrations, source sync that keeps state, one transaction per source."""
+
+import sqlite3
+
+import pytest
+
+from db import DatabaseError, due_sources, known_items, list_sources, open_db, save_harvest, sync_sources
+
+SRC = {"name": "A", "url": "https://example.org/a.xml", "kind": "feed", "publisher": "news",
+       "every": 3600, "filter": False, "local": False}
+
+
+def item(i, **extra):
+    return {"id": f"id{i}", "source": "A", "title": f"Item {i}", "first_seen_at": "2026-01-01T00:00:00Z",
+            "fetched_at": "2026-01-01T00:00:00Z", "content_hash": f"h{i}", "nct_ids": ["NCT01234567"], **extra}
+
+
+def test_open_db_is_wal_with_foreign_keys_and_fts(tmp_path):
+    db = open_db(tmp_path / "x.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db["items"].detect_fts() == "items_fts"
+    assert {"sources", "items", "fetches"} <= set(db.table_names())
+    open_db(tmp_path / "x.db")  # migrations are applied once
+
+
+def test_not_a_database(tmp_path):
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(DatabaseError, match="cannot open as a hypewatch database"):
+        open_db(path)
+
+
+def test_sync_keeps_state_and_disables_removed(tmp_path):
+    db = open_db(tmp_path / "x.db")
+    assert sync_sources(db, [SRC])["added"] == ["A"]
+    db["sources"].update("A", {"etag": '"v1"', "url": "https://moved.example/a.xml"})
+    assert sync_sources(db, [SRC]) == {"added": [], "changed": [], "removed": [], "reenabled": []}
+    row = list_sources(db)[0]
+    assert row["etag"] == '"v1"' and row["url"] == "https://moved.example/a.xml"  # redirect kept
+    sync_sources(db, [{**SRC, "url": "https://example.org/new.xml"}])
+    row = list_sources(db)[0]
+    assert row["url"] == "https://example.org/new.xml" and row["etag"] is None
+    assert sync_sources(db, [])["removed"] == ["A"]
+    assert list_sources(db)[0]["enabled"] == 0
+    assert sync_sources(db, [SRC])["reenabled"] == ["A"]
+
+
+def test_due_sources(tmp_path):
+    db = open_db(tmp_path / "x.db")
+    sync_sources(db, [SRC, {**SRC, "name": "B"}])
+    db["sources"].update("B", {"next_check_at": "2999-01-01T00:00:00Z"})
+    assert [s["name"] for s in due_sources(db)] == ["A"]
+    assert [s["name"] for s in due_sources(db, include_not_due=True)] == ["A", "B"]
+
+
+def test_save_harvest_is_atomic(tmp_path):
+    db = open_db(tmp_path / "x.db")
+    sync_sources(db, [SRC])
+    with pytest.raises(sqlite3.IntegrityError):
+        # the fetch row names an unknown source: the whole write must roll back
+        save_harvest(db, "A", source_changes={"etag": "x"}, new_items=[item(1), item(2)],
+                     fetch={"source": "nope", "started_at": "t", "status": "ok"})
+    assert db["items"].count == 0
+    assert list_sources(db)[0]["etag"] is None
+    save_harvest(db, "A", source_changes={"etag": "x"}, new_items=[item(1)],
+                 fetch={"started_at": "t", "status": "ok", "new_items": 1})
+    save_harvest(db, "A", source_changes={}, new_items=[item(1)], fetch={"started_at": "t", "status": "ok"})
+    assert db["items"].count == 1
+    assert known_items(db, ["id1", "id9"]) == {"id1": "h1"}
+    assert db.execute("select nct_ids from items").fetchone()[0] == '["NCT01234567"]'
+    # full-text search follows inserts
+    assert db.execute("select count(*) from items_fts where items_fts match 'item'").fetchone()[0] == 1
