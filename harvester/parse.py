@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -24,8 +25,10 @@ log = logging.getLogger(__name__)
 MAX_TITLE_CHARS = 500
 _EARLIEST_YEAR = 1990
 _FUTURE_SLACK = timedelta(days=2)
-# feedparser flags these even for perfectly readable feeds; they say nothing the user can act on.
+# feedparser flags these even for perfectly readable feeds: not worth a warning...
 _BENIGN_BOZO = ("NonXMLContentType",)
+# ...and these still mean the document was read, so an empty result is a genuinely empty feed.
+_READABLE_BOZO = (*_BENIGN_BOZO, "CharacterEncodingOverride")
 _FEED_LINK_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/rdf+xml")
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
 _ROOT_ELEMENT = re.compile(r"<([A-Za-z_][\w:.-]*)")
@@ -48,6 +51,9 @@ class Entry:
     doi: str | None = None
     pmid: str | None = None
     nct_ids: list[str] = field(default_factory=list)
+    # Structured facts from APIs (publication types, trial status and phase):
+    # metadata beats words when the scorer has it.
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,9 +109,11 @@ def _parse(body: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
         raise FeedParseError(f"{url}: empty response body (the server sent no feed; check the URL)")
     if _looks_like_json(body, content_type):
         return _parse_json_feed(body, url=url)
-    # feedparser takes the base URI for relative links from Content-Location; we give it the
-    # URL we actually fetched, never a URL to fetch. Its own sanitiser is off: nh3 does that.
-    lowered["content-location"] = url
+    # No Content-Location on purpose: given a base URI, feedparser also "resolves" guids and
+    # Atom ids, turning the guid "t3_abc" into "https://site/feed/t3_abc", a fake URL that
+    # would then pass for a global id. We resolve links against ``url`` ourselves instead.
+    # Its sanitiser is off too: nh3 does that, faster and with our own allow-list.
+    lowered.pop("content-location", None)
     parsed = feedparser.parse(
         body,
         response_headers=lowered,
@@ -119,9 +127,10 @@ def _parse(body: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
 
     if not version:
         raise FeedParseError(_not_a_feed_message(body, url, content_type, feed_meta, bozo_exc))
-    if not raw_entries and bozo_exc is not None and type(bozo_exc).__name__ not in _BENIGN_BOZO:
+    broken = bozo_exc is not None and type(bozo_exc).__name__ not in _READABLE_BOZO
+    if not raw_entries and broken and not feed_meta.get("title"):
         raise FeedParseError(
-            f"{url}: broken {version} feed, no entries could be read ({_describe(bozo_exc)}); "
+            f"{url}: broken {version} feed, nothing could be read ({_describe(bozo_exc)}); "
             "the feed is truncated or not well-formed, check it in a feed validator"
         )
 
@@ -134,7 +143,12 @@ def _parse(body: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
     if bozo_exc is not None and type(bozo_exc).__name__ not in _BENIGN_BOZO:
         warning = _describe(bozo_exc)
     if not entries:
-        warning = "feed is valid but has no entries" if not raw_entries else "no usable entries in the feed"
+        if raw_entries:
+            warning = f"none of the feed's {len(raw_entries)} entries had a title, text, link or id"
+        elif broken:
+            warning = f"feed has no entries and is not well-formed ({warning})"
+        else:
+            warning = "feed is valid but has no entries"
     log.debug("parsed url=%s version=%s entries=%d warning=%s", url, version, len(entries), warning)
     return ParsedFeed(
         title=plain_text(feed_meta.get("title"), single_line=True)[:MAX_TITLE_CHARS] or None,
@@ -154,7 +168,7 @@ def _entry_from_feedparser(raw: Any, base: str) -> Entry | None:
     summary_raw = raw.get("summary")
     summary_detail = raw.get("summary_detail") or {}
     summary_is_html = _is_html_type(summary_detail.get("type"), summary_raw)
-    summary_base = summary_detail.get("base") or base
+    summary_base = _join(base, summary_detail.get("base"))
     summary_html: str | None = None
     summary = ""
     if summary_raw:
@@ -163,12 +177,11 @@ def _entry_from_feedparser(raw: Any, base: str) -> Entry | None:
         summary = plain_text(summary_raw, is_html=summary_is_html)
 
     text = summary
-    content_html: list[str] = []
+    content_raw: list[str] = []
     for content in raw.get("content") or []:
         value = content.get("value") or ""
+        content_raw.append(value)
         is_html = _is_html_type(content.get("type"), value)
-        if is_html:
-            content_html.append(value)
         candidate = plain_text(value, is_html=is_html)
         if len(candidate) > len(text):
             text = candidate
@@ -189,9 +202,8 @@ def _entry_from_feedparser(raw: Any, base: str) -> Entry | None:
         _clean(raw.get(key))
         for key in ("dc_identifier", "prism_doi", "prism_url", "dc_source", "dc_relation")
     ]
-    doi, pmid, ncts = find_identifiers(
-        guid, url, *link_hrefs, *structured, title, summary, text, summary_raw or "", *content_html
-    )
+    # Raw HTML rather than its text: identifiers often sit only in an href ("read the paper").
+    doi, pmid, ncts = find_identifiers(guid, url, *link_hrefs, *structured, title, summary_raw, *content_raw)
     return Entry(
         guid=guid,
         url=url,
@@ -394,6 +406,16 @@ def _fallback_title(title: str, text: str) -> str:
     if len(first_line) <= 100:
         return first_line
     return first_line[:100].rsplit(" ", 1)[0].rstrip(" ,;:") + "\u2026"
+
+
+def _join(base: str, relative: str | None) -> str:
+    """xml:base values may themselves be relative to the document URL."""
+    if not relative:
+        return base
+    try:
+        return urljoin(base, relative)
+    except ValueError:
+        return base
 
 
 def _is_html_type(mime: str | None, value: str | None) -> bool:

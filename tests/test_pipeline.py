@@ -1,0 +1,331 @@
+"""End to end: a real HTTP server on 127.0.0.1, the real pipeline, a real SQLite file."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from werkzeug import Response
+
+from db import list_sources
+from harvester.fetch import FetchLimits
+from harvester.pipeline import HarvestSettings, harvest
+from tests.conftest import configure
+from tests.feeds import LONG, atom, hair_items, json_feed, rdf, rss
+
+FAST = HarvestSettings(limits=FetchLimits(connect_timeout=2, read_timeout=1, max_bytes=2 * 2**20,
+                                          max_decoded=4 * 2**20), fulltext=False)
+
+
+def run(db, settings=FAST, **kw):
+    return {o.source: o for o in harvest(db, include_not_due=True, settings=settings, **kw)}
+
+
+def items(db, source=None):
+    where = "where source = ?" if source else ""
+    cur = db.execute(f"select * from items {where} order by url", [source] if source else [])
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def source(db, name):
+    return {s["name"]: s for s in list_sources(db)}[name]
+
+
+@pytest.mark.parametrize("builder, ctype", [(rss, "application/rss+xml"), (atom, "application/atom+xml"),
+                                             (rdf, "application/rdf+xml"), (json_feed, "application/feed+json")])
+def test_every_format_lands_in_the_database(httpserver, database, builder, ctype):
+    httpserver.expect_request("/feed").respond_with_data(builder(hair_items(3)), content_type=ctype)
+    configure(database, {"name": "F", "url": httpserver.url_for("/feed")})
+    out = run(database)
+    assert out["F"].status == "ok" and out["F"].new == 3
+    rows = items(database)
+    assert [r["url"] for r in rows] == [f"https://example.org/news/{i}" for i in range(3)]
+    for r in rows:
+        assert r["published"].endswith("Z") and r["published"].startswith("2024-01-02T")
+        assert r["title"].startswith("Minoxidil study")
+        assert r["scoring_version"] and r["evidence_stage"]
+        assert "minoxidil" in json.loads(r["treatments"])
+    assert database.execute("select count(*) from items_fts where items_fts match 'minoxidil'").fetchone()[0] == 3
+    fetch = database.execute("select status, http_status, new_items from fetches").fetchall()
+    assert fetch == [("ok", 200, 3)]
+
+
+def test_conditional_get_second_run_is_304(httpserver, database):
+    body = rss(hair_items(2))
+    seen = []
+
+    def handler(request):
+        seen.append(dict(request.headers))
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        return Response(body, content_type="application/rss+xml",
+                        headers={"ETag": '"v1"', "Last-Modified": "Tue, 02 Jan 2024 10:00:00 GMT"})
+
+    httpserver.expect_request("/feed").respond_with_handler(handler)
+    configure(database, {"name": "F", "url": httpserver.url_for("/feed")})
+    assert run(database)["F"].new == 2
+    second = run(database)["F"]
+    assert second.status == "not_modified" and second.new == 0
+    assert seen[1]["If-None-Match"] == '"v1"'
+    assert seen[1]["If-Modified-Since"] == "Tue, 02 Jan 2024 10:00:00 GMT"
+    assert "hypewatch" in seen[0]["User-Agent"]
+    assert len(items(database)) == 2
+    assert source(database, "F")["last_status"] == "not_modified"
+
+
+def test_unchanged_body_is_not_parsed_again_and_rerun_is_idempotent(httpserver, database):
+    httpserver.expect_request("/feed").respond_with_data(rss(hair_items(3)), content_type="application/rss+xml")
+    configure(database, {"name": "F", "url": httpserver.url_for("/feed")})
+    run(database)
+    assert run(database)["F"].status == "unchanged"
+    database["sources"].update("F", {"body_hash": None})  # force a re-parse of the same items
+    again = run(database)["F"]
+    assert (again.status, again.new, again.updated) == ("ok", 0, 0)
+    assert len(items(database)) == 3
+
+
+def test_changed_item_is_updated_not_duplicated(httpserver, database):
+    feed = hair_items(2)
+    httpserver.expect_request("/feed").respond_with_data(rss(feed), content_type="application/rss+xml")
+    configure(database, {"name": "F", "url": httpserver.url_for("/feed")})
+    run(database)
+    first_seen = items(database)[0]["first_seen_at"]
+    httpserver.clear()
+    feed[0]["title"] = "Minoxidil study 0: corrected title"
+    httpserver.expect_request("/feed").respond_with_data(rss(feed), content_type="application/rss+xml")
+    out = run(database)["F"]
+    assert (out.new, out.updated) == (0, 1)
+    rows = items(database)
+    assert len(rows) == 2 and rows[0]["title"].endswith("corrected title")
+    assert rows[0]["first_seen_at"] == first_seen
+
+
+def test_429_retry_after_applies_to_that_source_only(httpserver, database):
+    httpserver.expect_request("/busy").respond_with_data("slow down", status=429, headers={"Retry-After": "7200"})
+    httpserver.expect_request("/ok").respond_with_data(rss(hair_items(1)), content_type="application/rss+xml")
+    configure(database, {"name": "busy", "url": httpserver.url_for("/busy"), "every": 60},
+              {"name": "ok", "url": httpserver.url_for("/ok"), "every": 60})
+    before = datetime.now(timezone.utc)
+    out = run(database)
+    assert out["busy"].status == "failed" and out["busy"].http_status == 429
+    assert out["ok"].status == "ok"
+    nxt = datetime.fromisoformat(source(database, "busy")["next_check_at"].replace("Z", "+00:00"))
+    assert nxt >= before + timedelta(seconds=7190)
+    ok_next = datetime.fromisoformat(source(database, "ok")["next_check_at"].replace("Z", "+00:00"))
+    assert ok_next < before + timedelta(seconds=600)
+
+
+def test_errors_back_off_and_are_never_silent(httpserver, database):
+    httpserver.expect_request("/down").respond_with_data("boom", status=500)
+    configure(database, {"name": "down", "url": httpserver.url_for("/down"), "every": 600})
+    gaps = []
+    for _ in range(3):
+        start = datetime.now(timezone.utc)
+        out = run(database)["down"]
+        assert out.status == "failed" and "500" in out.error
+        row = source(database, "down")
+        gaps.append(datetime.fromisoformat(row["next_check_at"].replace("Z", "+00:00")) - start)
+    assert row["error_count"] == 3 and "500" in row["last_error"] and row["enabled"] == 1
+    assert gaps[0] < gaps[1] < gaps[2] <= timedelta(days=1, seconds=5)
+    assert database.execute("select count(*) from fetches where status = 'failed'").fetchone()[0] == 3
+
+
+def test_recovery_resets_error_count(httpserver, database):
+    httpserver.expect_oneshot_request("/f").respond_with_data("boom", status=503)
+    httpserver.expect_request("/f").respond_with_data(rss(hair_items(1)), content_type="application/rss+xml")
+    configure(database, {"name": "F", "url": httpserver.url_for("/f")})
+    run(database)
+    assert source(database, "F")["error_count"] == 1
+    run(database)
+    row = source(database, "F")
+    assert (row["error_count"], row["last_error"], row["last_status"]) == (0, None, "ok")
+
+
+def test_timeout(httpserver, database):
+    def slow(request):
+        time.sleep(2.5)
+        return Response(rss(hair_items(1)), content_type="application/rss+xml")
+
+    httpserver.expect_request("/slow").respond_with_handler(slow)
+    httpserver.expect_request("/ok").respond_with_data(rss(hair_items(1)), content_type="application/rss+xml")
+    configure(database, {"name": "slow", "url": httpserver.url_for("/slow")},
+              {"name": "ok", "url": httpserver.url_for("/ok")})
+    out = run(database)
+    assert out["slow"].status == "failed" and "sent nothing for 1s" in out["slow"].error
+    assert out["ok"].status == "ok"
+
+
+def test_oversized_body_and_gzip_bomb(httpserver, database):
+    httpserver.expect_request("/big").respond_with_data(b"<rss>" + b"x" * (3 * 2**20), content_type="application/rss+xml")
+    bomb = gzip.compress(b"\0" * (50 * 2**20))
+    httpserver.expect_request("/bomb").respond_with_data(bomb, content_type="application/rss+xml",
+                                                         headers={"Content-Encoding": "gzip"})
+    small = gzip.compress(rss(hair_items(2)))
+    httpserver.expect_request("/gz").respond_with_data(small, content_type="application/rss+xml",
+                                                       headers={"Content-Encoding": "gzip"})
+    configure(database, {"name": "big", "url": httpserver.url_for("/big")},
+              {"name": "bomb", "url": httpserver.url_for("/bomb")}, {"name": "gz", "url": httpserver.url_for("/gz")})
+    out = run(database)
+    assert out["big"].status == "failed" and "cap" in out["big"].error
+    assert out["bomb"].status == "failed" and "decod" in out["bomb"].error.lower()
+    assert out["gz"].status == "ok" and out["gz"].new == 2
+
+
+def test_redirect_loop_and_permanent_redirect_and_gone(httpserver, database):
+    httpserver.expect_request("/loop1").respond_with_data("", status=302, headers={"Location": "/loop2"})
+    httpserver.expect_request("/loop2").respond_with_data("", status=302, headers={"Location": "/loop1"})
+    httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_data(rss(hair_items(1)), content_type="application/rss+xml")
+    httpserver.expect_request("/gone").respond_with_data("gone", status=410)
+    configure(database, {"name": "loop", "url": httpserver.url_for("/loop1")},
+              {"name": "moved", "url": httpserver.url_for("/old")},
+              {"name": "gone", "url": httpserver.url_for("/gone")})
+    out = run(database)
+    assert out["loop"].status == "failed" and "redirect" in out["loop"].error.lower()
+    assert out["moved"].status == "ok"
+    assert source(database, "moved")["url"] == httpserver.url_for("/new")
+    assert out["gone"].disabled
+    gone = source(database, "gone")
+    assert gone["enabled"] == 0 and "410" in gone["disabled_reason"]
+    assert "gone" not in run(database)  # disabled sources are not harvested again
+
+
+def test_html_page_instead_of_feed_is_a_clear_error(httpserver, database):
+    httpserver.expect_request("/page").respond_with_data("<!doctype html><html><body><p>Welcome</p></body></html>",
+                                                         content_type="text/html")
+    configure(database, {"name": "page", "url": httpserver.url_for("/page")})
+    out = run(database)["page"]
+    assert out.status == "failed" and "feed" in out.error.lower()
+    assert source(database, "page")["last_error"] == out.error
+
+
+def test_hostile_feed_is_sanitised(httpserver, database):
+    evil = [{"title": "<script>alert(1)</script>Hair loss news", "link": "javascript:alert(1)", "guid": "evil-1",
+             "summary": 'Minoxidil <img src=x onerror="alert(1)"><script>alert(2)</script>'
+                        '<a href="javascript:alert(3)">click</a> <a href="https://ok.example/">ok</a>'}]
+    httpserver.expect_request("/evil").respond_with_data(rss(evil), content_type="application/rss+xml")
+    configure(database, {"name": "evil", "url": httpserver.url_for("/evil")})
+    assert run(database)["evil"].new == 1
+    [row] = items(database)
+    stored = json.dumps(row).lower()
+    assert "<script" not in stored and "onerror" not in stored and "javascript:" not in stored
+    assert row["url"] is None
+    assert 'href="https://ok.example/"' in row["summary_html"]
+
+
+def test_item_link_to_loopback_is_not_fetched(httpserver, database):
+    short = [{"title": "Hair loss teaser", "link": httpserver.url_for("/internal-secret"), "summary": "Short."}]
+    httpserver.expect_request("/feed").respond_with_data(rss(short), content_type="application/rss+xml")
+    httpserver.expect_request("/internal-secret").respond_with_data("<html><body>secret</body></html>")
+    configure(database, {"name": "F", "url": httpserver.url_for("/feed")})
+    run(database, settings=HarvestSettings(limits=FAST.limits, fulltext=True))
+    [row] = items(database)
+    assert row["fulltext_status"].startswith("blocked")
+    assert all(req.path != "/internal-secret" for req, _ in httpserver.log)
+
+
+ARTICLE = """<!doctype html><html><head><title>Study</title></head><body>
+<nav><a href="/">Home</a> | <a href="/about">About us</a> | Subscribe to our newsletter</nav>
+<article><h1>Topical JAK inhibitor regrows hair in a small trial</h1>
+<p>In a randomized, double-blind, placebo-controlled trial of 120 adults with alopecia areata,
+ritlecitinib led to scalp hair regrowth in 38 percent of patients after 24 weeks, compared with
+5 percent of those on placebo, the investigators reported in the journal.</p>
+<p>The authors cautioned that the trial was short and that longer studies are needed to judge
+safety, including infections and changes in blood counts.</p>
+<p>Independent dermatologists said the effect size was in line with earlier studies of the drug class.</p>
+</article><footer>Copyright 2024 Example News. All rights reserved. Cookie settings.</footer></body></html>"""
+
+
+def test_full_text_for_short_items_from_local_source(httpserver, database):
+    teaser = [{"title": "JAK inhibitor trial in alopecia areata", "link": httpserver.url_for("/article/1"),
+               "summary": "A short teaser."}]
+    httpserver.expect_request("/feed").respond_with_data(rss(teaser), content_type="application/rss+xml")
+    httpserver.expect_request("/article/1").respond_with_data(ARTICLE, content_type="text/html; charset=utf-8")
+    configure(database, {"name": "F", "url": httpserver.url_for("/feed"), "local": True})
+    run(database, settings=HarvestSettings(limits=FAST.limits, fulltext=True))
+    [row] = items(database)
+    assert row["fulltext_status"] == "ok"
+    assert "placebo-controlled" in row["text"] and "Cookie settings" not in row["text"]
+    assert row["evidence_stage"] == "human_rct"
+    assert "ritlecitinib" in json.loads(row["treatments"])
+
+
+def test_filter_keeps_only_relevant_items(httpserver, database):
+    mixed = hair_items(2) + [{"title": "New telescope images a distant galaxy", "link": "https://example.org/space",
+                              "summary": "Astronomers released images of a spiral galaxy taken by the new telescope. "
+                                         "The observatory said more images will follow next year."}]
+    httpserver.expect_request("/broad").respond_with_data(rss(mixed), content_type="application/rss+xml")
+    configure(database, {"name": "broad", "url": httpserver.url_for("/broad"), "filter": True})
+    out = run(database)["broad"]
+    assert (out.new, out.filtered) == (2, 1)
+    assert all("galaxy" not in r["title"] for r in items(database))
+
+
+def test_one_broken_source_never_stops_the_others(httpserver, database, monkeypatch):
+    from harvester import pipeline
+
+    real = pipeline.parse_feed
+
+    def exploding(body, *, url, headers):
+        if url.endswith("/bug"):
+            raise RuntimeError("unexpected bug")
+        return real(body, url=url, headers=headers)
+
+    monkeypatch.setattr(pipeline, "parse_feed", exploding)
+    for path in ("/bug", "/a", "/b"):
+        httpserver.expect_request(path).respond_with_data(rss(hair_items(1, prefix=f"https://e.org{path}/")),
+                                                          content_type="application/rss+xml")
+    configure(database, *({"name": p, "url": httpserver.url_for(p)} for p in ("/bug", "/a", "/b")))
+    out = run(database)
+    assert out["/bug"].status == "failed" and "internal error" in out["/bug"].error
+    assert out["/a"].status == out["/b"].status == "ok"
+    assert len(items(database)) == 2
+
+
+def test_crash_mid_write_leaves_no_half_written_rows(httpserver, tmp_path):
+    """A process killed inside a source's transaction leaves the database as before it."""
+    httpserver.expect_request("/feed").respond_with_data(rss(hair_items(5)), content_type="application/rss+xml")
+    db_path = tmp_path / "crash.db"
+    script = textwrap.dedent(f"""
+        import os
+        from db import open_db, sync_sources, store
+        from harvester import pipeline
+
+        db = open_db({str(db_path)!r})
+        sync_sources(db, [{{"name": "F", "url": {httpserver.url_for('/feed')!r}, "kind": "feed",
+                           "publisher": "news", "every": 3600, "filter": False, "local": False}}])
+
+        def save_then_die(db, source, **kw):
+            with db.atomic():
+                db["items"].insert_all([store._encode(i) for i in kw["new_items"]], pk="id")
+                assert db.execute("select count(*) from items").fetchone()[0] == 5
+                os._exit(9)   # power cut in the middle of the transaction
+
+        pipeline.store.save_harvest = save_then_die
+        pipeline.harvest(db, include_not_due=True, settings=pipeline.HarvestSettings(fulltext=False))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parent.parent,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 9, proc.stderr
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("select count(*) from items").fetchone()[0] == 0
+    assert conn.execute("select count(*) from fetches").fetchone()[0] == 0
+    assert conn.execute("select etag, body_hash, last_status from sources").fetchone() == (None, None, None)
+    conn.close()
+    # and the next run completes the work
+    from db import open_db
+    from harvester.pipeline import harvest as again
+
+    db = open_db(db_path)
+    assert again(db, include_not_due=True, settings=FAST)[0].new == 5
