@@ -1,0 +1,145 @@
+"""The `hypewatch` command: options, environment variables, summaries and exit codes (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from harvester.cli import cli
+from tests.feeds import hair_items, rss
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def sources_file(tmp_path, server, *paths, extra=""):
+    blocks = [f'[[source]]\nname = "{p.strip("/")}"\nurl = "{server.url_for(p)}"\npublisher = "news"\nevery = "1h"\n{extra}'
+              for p in paths]
+    path = tmp_path / "sources.toml"
+    path.write_text("\n".join(blocks), encoding="utf-8")
+    return path
+
+
+def test_help_lists_every_command(runner):
+    out = runner.invoke(cli, ["--help"]).output
+    for command in ("harvest", "status", "sources", "score", "score-jsonl", "eval"):
+        assert command in out
+    sub = runner.invoke(cli, ["sources", "--help"]).output
+    for command in ("list", "check", "import-opml", "export-opml"):
+        assert command in sub
+
+
+def test_console_script_is_installed():
+    proc = subprocess.run([sys.executable, "-m", "harvester", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "harvest" in proc.stdout
+
+
+def test_harvest_summary_and_exit_codes(runner, httpserver, tmp_path):
+    httpserver.expect_request("/good").respond_with_data(rss(hair_items(2)), content_type="application/rss+xml")
+    httpserver.expect_request("/bad").respond_with_data("nope", status=500)
+    src = sources_file(tmp_path, httpserver, "/good", "/bad")
+    db = tmp_path / "x.db"
+    res = runner.invoke(cli, ["harvest", "--db", str(db), "--sources", str(src), "--no-fulltext"])
+    assert res.exit_code == 0, res.output
+    assert "good" in res.output and "FAILED" in res.output and "HTTP 500" in res.output
+    assert "2 sources: 1 ok" in res.output and "2 new items" in res.output
+    # nothing is due any more
+    res = runner.invoke(cli, ["harvest", "--db", str(db), "--sources", str(src)])
+    assert res.exit_code == 0 and "No source is due" in res.output
+    # every source failed: exit status 1
+    res = runner.invoke(cli, ["harvest", "--db", str(db), "--sources", str(src), "--source", "bad"])
+    assert res.exit_code == 1
+    res = runner.invoke(cli, ["status", "--db", str(db), "--sources", str(src)])
+    assert res.exit_code == 0 and "errors in a row: 2" in res.output and "items=2" in res.output
+
+
+def test_environment_variables(runner, httpserver, tmp_path):
+    httpserver.expect_request("/good").respond_with_data(rss(hair_items(1)), content_type="application/rss+xml")
+    src = sources_file(tmp_path, httpserver, "/good")
+    db = tmp_path / "env.db"
+    res = runner.invoke(cli, ["harvest", "--no-fulltext"], env={"HYPEWATCH_DB": str(db), "HYPEWATCH_SOURCES": str(src)})
+    assert res.exit_code == 0, res.output
+    assert db.exists()
+
+
+def test_configuration_errors_exit_2_with_one_line(runner, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[source]]\nname = "x"\nurl = "https://x.example/"\nkind = "podcast"\n', encoding="utf-8")
+    res = runner.invoke(cli, ["harvest", "--db", str(tmp_path / "x.db"), "--sources", str(bad)])
+    assert res.exit_code == 2
+    assert f"{bad}:1: source 'x': unknown kind 'podcast'" in res.output
+    res = runner.invoke(cli, ["harvest", "--db", str(tmp_path / "x.db"), "--source", "nope"])
+    assert res.exit_code == 2 and "no source named 'nope'" in res.output
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all" * 50)
+    res = runner.invoke(cli, ["status", "--db", str(junk)])
+    assert res.exit_code == 2 and "cannot open as a hypewatch database" in res.output
+
+
+def test_sources_list_check_and_opml(runner, httpserver, tmp_path):
+    httpserver.expect_request("/good").respond_with_data(rss(hair_items(3), title="Good feed"),
+                                                         content_type="application/rss+xml")
+    httpserver.expect_request("/page").respond_with_data("<html><body>hi</body></html>", content_type="text/html")
+    src = sources_file(tmp_path, httpserver, "/good", "/page")
+    res = runner.invoke(cli, ["sources", "list", "--sources", str(src), "--db", str(tmp_path / "none.db")])
+    assert res.exit_code == 0 and "2 sources in" in res.output
+    res = runner.invoke(cli, ["sources", "check", "--sources", str(src)])
+    assert res.exit_code == 0
+    assert "ok   good: HTTP 200, 3 entries, title 'Good feed'" in res.output
+    assert "FAIL page:" in res.output and "1 of 2 sources ok" in res.output
+    opml = tmp_path / "out.opml"
+    assert runner.invoke(cli, ["sources", "export-opml", "--sources", str(src), "-o", str(opml)]).exit_code == 0
+    assert opml.read_text().count("<outline") == 2
+    other = tmp_path / "other.toml"
+    other.write_text('[[source]]\nname = "good"\nurl = "' + httpserver.url_for("/good") + '"\n', encoding="utf-8")
+    res = runner.invoke(cli, ["sources", "import-opml", str(opml), "--sources", str(other)])
+    assert res.exit_code == 0 and "1 new feeds" in res.output and "1 already present" in res.output
+    assert "/page" in other.read_text()
+
+
+def test_score_jsonl_contract(runner):
+    lines = [
+        json.dumps({"id": "a", "title": "Minoxidil regrows hair in mice", "text": "In mice, hair regrew."}),
+        "not json",
+        json.dumps({"id": "c", "title": "Meta-analysis of finasteride trials", "text": "A systematic review."}),
+    ]
+    res = runner.invoke(cli, ["score-jsonl"], input="\n".join(lines) + "\n")
+    assert res.exit_code == 0
+    out = [json.loads(line) for line in res.output.splitlines()]
+    assert [o.get("id") for o in out] == ["a", None, "c"]
+    assert "error" in out[1]
+    assert out[0]["evidence_stage"] == "animal" and out[2]["evidence_stage"] == "meta_analysis"
+    assert set(out[0]) >= {"relevant", "evidence_stage", "commercial_interest", "hype", "hype_score",
+                           "treatments", "reasons", "scoring_version"}
+
+
+def test_score_and_rescore(runner, httpserver, tmp_path):
+    httpserver.expect_request("/good").respond_with_data(rss(hair_items(2)), content_type="application/rss+xml")
+    src = sources_file(tmp_path, httpserver, "/good")
+    db = tmp_path / "x.db"
+    runner.invoke(cli, ["harvest", "--db", str(db), "--sources", str(src), "--no-fulltext"])
+    res = runner.invoke(cli, ["score", "--db", str(db)])
+    assert res.exit_code == 0 and "Scored 0 items" in res.output
+    res = runner.invoke(cli, ["score", "--db", str(db), "--rescore"])
+    assert "Scored 2 items" in res.output
+    from db import open_db
+
+    conn = open_db(db)
+    conn.execute("update items set scoring_version = 'old'")
+    conn.conn.commit()
+    assert "Scored 2 items" in runner.invoke(cli, ["score", "--db", str(db)]).output
+
+
+def test_eval_command(runner, tmp_path):
+    labelled = tmp_path / "l.jsonl"
+    labelled.write_text(json.dumps({"id": "x", "title": "Hair regrowth in mice", "text": "In mice, hair regrew.",
+                                    "relevant": True, "evidence_stage": "animal", "commercial_interest": "none",
+                                    "hype": "low", "treatments": []}) + "\n", encoding="utf-8")
+    res = runner.invoke(cli, ["eval", str(labelled)])
+    assert res.exit_code == 0 and "evidence_stage" in res.output
