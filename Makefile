@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(HW) harvest
+	-$(HW) harvest
 	$(HW) status
 
 demo: $(STAMP)

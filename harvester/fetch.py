@@ -36,6 +36,7 @@ import socket
 import time
 import zlib
 from collections.abc import Mapping
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -90,7 +91,13 @@ class FetchLimits:
 
 @dataclass
 class FetchResult:
-    """Everything the pipeline needs to record a fetch and schedule the next one."""
+    """Everything the pipeline needs to record a fetch and schedule the next one.
+
+    ``elapsed`` counts only time spent holding a connection slot (all hops),
+    not time queued behind other fetches, so it measures the server, not us.
+    ``error_kind`` adds "decoding" to the kinds in docs/INTERFACES.md: the
+    server declared a Content-Encoding whose body is corrupt or unsupported.
+    """
 
     url: str
     final_url: str
@@ -176,6 +183,9 @@ class Fetcher:
                 max_connections=concurrency, max_keepalive_connections=concurrency
             ),
             headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+            # Stateless by design: no cookie from one site or run leaks into the
+            # next request, and every fetch is reproducible from its URL alone.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
 
     async def __aenter__(self) -> Fetcher:
@@ -236,7 +246,8 @@ class Fetcher:
                 error=exc.message,
                 error_kind=exc.kind,
             )
-        logger.info(
+        logger.log(
+            logging.INFO if result.error else logging.DEBUG,
             "fetch url=%s final_url=%s status=%s elapsed=%.3f bytes=%s error_kind=%s error=%s",
             url,
             result.final_url,
@@ -558,6 +569,8 @@ def _check_scheme(url: httpx.URL) -> None:
         )
     if not url.host:
         raise _FetchError("blocked", f"refusing {str(url)[:200]!r}: the URL has no host")
+    if url.port is not None and not 0 < url.port < 65536:
+        raise _FetchError("blocked", f"refusing {str(url)[:200]!r}: port {url.port} is out of range")
 
 
 def _header_safe(value: str) -> bool:

@@ -12,12 +12,14 @@ import trafilatura
 from harvester.parse import Entry
 from harvester.sanitize import plain_text
 
-__all__ = ["MAX_HTML_BYTES", "decode_html", "extract_text", "needs_fulltext"]
+__all__ = ["MAX_HTML_BYTES", "MIN_ARTICLE_CHARS", "decode_html", "extract_text", "needs_fulltext"]
 
 log = logging.getLogger(__name__)
 
 #: Pages beyond this are not articles (or are hostile); parsing them would stall the run.
 MAX_HTML_BYTES = 8 * 2**20
+#: Less than this is a menu or a "Home" link that survived, not an article worth scoring.
+MIN_ARTICLE_CHARS = 40
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
@@ -75,7 +77,7 @@ def extract_text(html: bytes, url: str, *, content_type: str | None = None) -> t
         log.warning("fulltext extraction failed url=%s error=%r", url, exc)
         return None, f"error: {type(exc).__name__}: {exc}"[:300]
     text = plain_text(extracted, is_html=False) if extracted else ""
-    if not text:
+    if len(text) < MIN_ARTICLE_CHARS:
         return None, "empty"
     return text, "ok"
 

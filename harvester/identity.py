@@ -166,19 +166,25 @@ def find_identifiers(*texts: str | None) -> tuple[str | None, str | None, list[s
     for text in texts:
         if not text:
             continue
-        if doi is None:
+        lowered = text.lower()  # cheap substring tests spare the regexes on most texts
+        if doi is None and "10." in text:
             doi = _first_doi(text)
-        if pmid is None:
-            for pattern in _PMID_PATTERNS:
-                if m := pattern.search(text):
-                    if int(m.group(1)) > 0:
-                        pmid = str(int(m.group(1)))
-                        break
-        for m in _NCT.finditer(text):
-            nct = m.group(0).upper()
-            if nct not in ncts:
-                ncts.append(nct)
+        if pmid is None and ("pubmed" in lowered or "pmid" in lowered or "europepmc" in lowered):
+            pmid = _first_pmid(text)
+        if "nct" in lowered:
+            for m in _NCT.finditer(text):
+                nct = m.group(0).upper()
+                if nct not in ncts:
+                    ncts.append(nct)
     return doi, pmid, ncts
+
+
+def _first_pmid(text: str) -> str | None:
+    for pattern in _PMID_PATTERNS:
+        for m in pattern.finditer(text):
+            if int(m.group(1)) > 0:
+                return str(int(m.group(1)))
+    return None
 
 
 def _first_doi(text: str) -> str | None:

@@ -194,8 +194,10 @@ def _entry_from_feedparser(raw: Any, base: str) -> Entry | None:
     if not (title or text or url or guid):
         return None  # an empty <item/>: nothing to show or identify
 
-    published = _struct_date(raw.get("published_parsed")) or _struct_date(raw.get("created_parsed"))
-    updated = _struct_date(raw.get("updated_parsed"))
+    # dict.get, not FeedParserDict.get: the latter silently maps published <-> updated (with a
+    # DeprecationWarning), and we want to know which date the feed actually gave.
+    published = _struct_date(dict.get(raw, "published_parsed")) or _struct_date(dict.get(raw, "created_parsed"))
+    updated = _struct_date(dict.get(raw, "updated_parsed"))
 
     link_hrefs = [link.get("href") or "" for link in raw.get("links") or [] if isinstance(link, dict)]
     structured = [
@@ -271,7 +273,7 @@ def _looks_like_json(body: bytes, content_type: str) -> bool:
         head = body[:64].decode(json.detect_encoding(body[:64]), errors="ignore").lstrip("\ufeff \t\r\n")
     except (LookupError, ValueError):
         return False
-    if head.startswith("{"):
+    if head.startswith(("{", "[")):
         return True
     return "json" in content_type and not head.startswith("<")
 
@@ -449,9 +451,11 @@ def _not_a_feed_message(
 ) -> str:
     if "html" in content_type and "xml" not in content_type or _HTML_START.match(body[:4096]):
         advertised = [
-            link.get("href")
+            found
             for link in (feed_meta.get("links") or [])
-            if isinstance(link, dict) and link.get("type") in _FEED_LINK_TYPES and link.get("href")
+            if isinstance(link, dict)
+            and link.get("type") in _FEED_LINK_TYPES
+            and (found := safe_url(link.get("href"), url))
         ]
         hint = f"; the page advertises a feed at {advertised[0]}" if advertised else ""
         return (

@@ -112,7 +112,7 @@ def _dedupe(hits: list[Hit]) -> list[Hit]:
     """Drop a hit contained in a longer hit of the same category ("mice" inside "in mice")."""
     out: list[Hit] = []
     last_end: dict[str, int] = {}
-    for h in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
+    for h in sorted(hits, key=lambda h: (h.start, -(h.end - h.start), -h.cue.weight)):
         cat = h.cue.category if h.cue.category != "treatment" else "treatment:" + h.cue.value
         if last_end.get(cat, -1) >= h.end:
             continue

@@ -257,10 +257,19 @@ def test_gzip_bomb_stops_at_decoded_cap_with_bounded_memory(httpserver: HTTPServ
 
     async def main() -> tuple[FetchResult, int]:
         async with Fetcher(limits=limits) as fetcher:  # client setup (TLS CAs) not measured
-            tracemalloc.start()
+            tracemalloc.start(30)
             try:
                 result = await fetcher.get(httpserver.url_for("/bomb"))
-                return result, tracemalloc.get_traced_memory()[1]
+                cur, peak = tracemalloc.get_traced_memory()
+                print("CUR", cur, "PEAK", peak, file=__import__("sys").stderr)
+                if peak > 4 * 2**20:
+                    snap = tracemalloc.take_snapshot()
+                    import sys
+                    for st in snap.statistics("traceback")[:3]:
+                        print(st, file=sys.stderr)
+                        for line in st.traceback.format()[-30:]:
+                            print(line, file=sys.stderr)
+                return result, peak
             finally:
                 tracemalloc.stop()
 
@@ -447,6 +456,29 @@ def test_private_hosts_are_refused_when_not_allowed(httpserver: HTTPServer, host
     assert result.error is not None and "loopback address" in result.error
     assert len(httpserver.log) == 0
     assert get(url).body == b"internal"  # allowed by default (local sources, tests)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://localhost:1/feed.xml",
+        "http://2130706433:1/",  # 127.0.0.1 as one number
+        "http://0x7f000001:1/",  # ... in hex
+        "http://127.1:1/",  # ... abbreviated
+        "http://[::ffff:127.0.0.1]:1/",
+        "http://user:pw@127.0.0.1:1/",
+    ],
+)
+def test_obfuscated_loopback_urls_are_refused(url: str) -> None:
+    result = get(url, allow_private=False)
+    assert result.error_kind == "blocked"
+    assert result.error is not None and "loopback" in result.error
+
+
+def test_out_of_range_port_is_refused_not_raised() -> None:
+    result = get("http://127.0.0.1:99999/")
+    assert result.error_kind == "blocked"
+    assert result.error is not None and "out of range" in result.error
 
 
 @pytest.mark.parametrize(
@@ -644,3 +676,16 @@ def test_one_bad_url_does_not_affect_the_others(httpserver: HTTPServer) -> None:
 )
 def test_looks_like_feed(content_type: str, body: bytes, expected: bool) -> None:
     assert looks_like_feed({"Content-Type": content_type}, body) is expected
+
+
+def test_cookies_are_not_kept_between_requests(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/set").respond_with_data(FEED, headers={"Set-Cookie": "session=abc; Path=/"})
+    httpserver.expect_request("/feed.xml").respond_with_data(FEED)
+
+    async def main() -> None:
+        async with Fetcher() as fetcher:
+            await fetcher.get(httpserver.url_for("/set"))
+            await fetcher.get(httpserver.url_for("/feed.xml"))
+
+    asyncio.run(main())
+    assert "Cookie" not in httpserver.log[1][0].headers

@@ -1,0 +1,145 @@
+"""Hype: how far the item's claims run past its evidence (low, medium, high and a 0-100 score)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .model import Reason
+from .text import Doc
+
+__all__ = ["HypeResult", "assess_hype", "MEDIUM_AT", "HIGH_AT"]
+
+# How much a claim counts given the evidence behind it: claims on cells, mice, a few
+# people or no study run further past the evidence than the same words on a trial.
+STAGE_FACTOR = {
+    "none": 1.1,
+    "in_vitro": 1.5,
+    "animal": 1.4,
+    "human_anecdote": 1.3,
+    "human_uncontrolled": 1.0,
+    "human_rct": 0.75,
+    "meta_analysis": 0.5,
+}
+PRECLINICAL = {"in_vitro", "animal"}
+MEDIUM_AT = 30
+HIGH_AT = 57
+# Selling with no study behind the claims is itself an overstatement.
+UNSUPPORTED_OFFER = 3.0
+CAVEAT_RATE = 0.45
+SAME_SENTENCE = 0.4
+CAVEATED_SENTENCE = 0.6
+SCEPTIC_DOC = 4.0
+MAX_REPEAT = 2
+
+
+@dataclass
+class HypeResult:
+    label: str
+    score: int
+    claim: float
+    caveat: float
+    reasons: list[Reason] = field(default_factory=list)
+
+
+def _in_quotes(doc: Doc, sent, pos: int) -> bool:
+    seg = doc.text[sent.start:pos]
+    return seg.count('"') % 2 == 1
+
+
+def assess_hype(
+    doc: Doc, *, stage: str, stage_support: dict[str, set[int]], commercial: str = "none", satire: bool = False
+) -> HypeResult:
+    sceptic_total = sum(h.cue.weight for h in doc.category("hype.sceptic."))
+    doc_sceptic = sceptic_total >= SCEPTIC_DOC
+    factor = STAGE_FACTOR.get(stage, 1.0)
+    preclinical_sents = stage_support.get("animal", set()) | stage_support.get("in_vitro", set())
+
+    claim = 0.0
+    testimonial = 0.0
+    reasons: list[tuple[float, Reason]] = []
+    counts: dict[str, int] = {}
+    per_sentence: dict[int, list[float]] = {}
+    for h in doc.category("hype.claim."):
+        sub = h.cue.category.rsplit(".", 1)[-1]
+        if sub == "human_benefit":
+            continue
+        if sub == "efficacy" and stage not in ("none", "human_anecdote"):
+            continue
+        n = counts.get(h.text, 0)
+        if n >= MAX_REPEAT:
+            continue
+        counts[h.text] = n + 1
+        sent = doc.sentence_of(h.start)
+        w = h.cue.weight * sent.weight * (1.0 if n == 0 else 0.5)
+        hits_here = doc.by_sentence.get(sent.index, ())
+        if doc_sceptic:
+            w *= 0.1  # a debunking piece quotes claims, it does not make them
+        elif any(x.cue.category.startswith("hype.sceptic.") for x in hits_here):
+            w *= 0.2
+        elif _in_quotes(doc, sent, h.start):
+            w *= 0.6
+        if any(x.cue.category == "hype.caveat.negated" for x in hits_here):
+            w *= 0.15  # the claim is denied in its own sentence
+        if sub == "testimonial":
+            w *= 1.5 if stage in ("human_anecdote", "none") else 0.7
+            testimonial += w
+            reasons.append((w, Reason("hype", "", h.text, sent.snippet(), w)))
+            continue
+        w *= factor
+        # Human benefit claimed from cells or mice, in a sentence that does not say so.
+        if stage in PRECLINICAL and sub in ("cure", "superlative", "timeline", "proof") and sent.index not in preclinical_sents:
+            w *= 1.3
+        per_sentence.setdefault(sent.index, []).append(w)
+        reasons.append((w, Reason("hype", "", h.text, sent.snippet(), w)))
+
+    # Within a sentence, claims pile up with diminishing weight; a caveat in the same
+    # sentence ("…, though larger studies are needed") tempers them.
+    for idx, ws in per_sentence.items():
+        top = max(ws)
+        c = top + SAME_SENTENCE * (sum(ws) - top)
+        if any(x.cue.category == "hype.caveat.strong" and x.cue.weight >= 2 for x in doc.by_sentence.get(idx, ())):
+            c *= CAVEATED_SENTENCE
+        claim += c
+
+    caveat = 0.0
+    counts = {}
+    for h in doc.category("hype.caveat."):
+        n = counts.get(h.cue.pattern, 0)
+        if n >= MAX_REPEAT:
+            continue
+        counts[h.cue.pattern] = n + 1
+        sent = doc.sentence_of(h.start)
+        w = h.cue.weight * (1.0 if n == 0 else 0.5) * min(sent.weight, 1.5)
+        caveat += w
+        reasons.append((-w, Reason("hype", "", h.text, sent.snippet(), -w)))
+
+    raw = claim + testimonial - CAVEAT_RATE * caveat
+    offer = commercial == "direct" and stage in ("none", "human_anecdote") and claim + testimonial > 0
+    if offer:
+        raw += UNSUPPORTED_OFFER
+    score = 100.0 * (1.0 - math.exp(-max(raw, 0.0) / 14.0)) if raw > 0 else 0.0
+    score = 8.0 + score * 0.92
+    if satire:
+        score = max(score, 85.0)
+    score_i = int(round(min(max(score, 0.0), 100.0)))
+    label = "high" if score_i >= HIGH_AT else "medium" if score_i >= MEDIUM_AT else "low"
+
+    out: list[Reason] = []
+    if offer:
+        out.append(Reason("hype", label, "commercial claim without a study", doc.sentences[0].snippet(), UNSUPPORTED_OFFER))
+    if satire:
+        out.append(Reason("hype", "high", "satire", doc.sentences[0].snippet(), 0.0))
+    pos = sorted((r for w, r in reasons if w > 0), key=lambda r: -r.weight)
+    neg = sorted((r for w, r in reasons if w < 0), key=lambda r: r.weight)
+    seen: set[str] = set()
+    picked: list[Reason] = []
+    for r in (pos if label != "low" else []) + neg + (pos if label == "low" else []):
+        if r.cue in seen:
+            continue
+        seen.add(r.cue)
+        picked.append(Reason("hype", label, r.cue, r.snippet, round(r.weight, 2)))
+        if len(picked) == 5:
+            break
+    out.extend(picked)
+    return HypeResult(label, score_i, claim + testimonial, caveat, out)

@@ -1,0 +1,78 @@
+"""score_item: one item (title, text, url?, publisher?) in, one Score with reasons out. Pure."""
+
+from __future__ import annotations
+
+from .commercial import assess_commercial
+from .evidence import assess_evidence
+from .hype import assess_hype
+from .lexicon import Lexicons, load_lexicons
+from .model import PUBLISHERS, Reason, Score
+from .relevance import assess_relevance
+from .text import build_doc
+from .treatments import assess_treatments
+
+__all__ = ["score_item", "Scorer", "SCORING_VERSION"]
+
+SATIRE_AT = 2.5
+
+
+class Scorer:
+    """Holds the loaded lexicons; score() is pure and thread-safe."""
+
+    def __init__(self, lexicons: Lexicons | None = None) -> None:
+        self.lexicons = lexicons or load_lexicons()
+        self.version = self.lexicons.version
+        self.parents: dict[str, list[str]] = {
+            name: list(spec.get("also", []))
+            for name, spec in self.lexicons.data.get("treatments", {}).get("treatment", {}).items()
+        }
+
+    def score(self, item: dict) -> Score:
+        title = item.get("title") or ""
+        text = item.get("text") or ""
+        if not isinstance(title, str) or not isinstance(text, str):
+            raise TypeError("item title and text must be strings")
+        publisher = item.get("publisher")
+        if publisher not in PUBLISHERS:
+            publisher = None
+        doc = build_doc(title, text, self.lexicons.matcher)
+
+        satire_hits = doc.category("hype.satire.")
+        satire = sum(h.cue.weight for h in satire_hits) >= SATIRE_AT
+
+        treat = assess_treatments(doc, self.parents)
+        rel = assess_relevance(doc, treatment_score=min(sum(treat.weights.values()), 6.0))
+        ev = assess_evidence(doc, satire=satire)
+        com = assess_commercial(doc, publisher=publisher, satire=satire)
+        hype = assess_hype(doc, stage=ev.stage, stage_support=ev.support, commercial=com.label, satire=satire)
+
+        reasons: list[Reason] = []
+        reasons.extend(rel.reasons)
+        reasons.extend(ev.reasons)
+        reasons.extend(com.reasons)
+        if satire:
+            h = satire_hits[0]
+            reasons.append(Reason("hype", "high", h.text, doc.sentence_of(h.start).snippet(), SATIRE_AT))
+        reasons.extend(hype.reasons)
+        treatments = treat.names if rel.relevant else []
+        if rel.relevant:
+            reasons.extend(treat.reasons)
+        return Score(
+            relevant=rel.relevant,
+            evidence_stage=ev.stage,
+            commercial_interest=com.label,
+            hype=hype.label,
+            hype_score=hype.score,
+            treatments=treatments,
+            reasons=reasons,
+            scoring_version=self.version,
+        )
+
+
+_DEFAULT = Scorer()
+SCORING_VERSION: str = _DEFAULT.version
+
+
+def score_item(item: dict) -> Score:
+    """Score one item: {"title", "text", "url"?, "publisher"?} -> Score."""
+    return _DEFAULT.score(item)
