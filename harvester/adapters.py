@@ -43,6 +43,7 @@ __all__ = [
     "EuropePMCAdapter",
     "FollowUp",
     "PubMedAdapter",
+    "efetch_url",
 ]
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,9 @@ class Adapter(Protocol):
 class _ApiAdapter:
     """Shared error boundary, so every adapter fails the same way: one FeedParseError, chained."""
 
-    name: ClassVar[str] = ""
+    name: str = ""
+    accept: str = _JSON_ACCEPT
     api: ClassVar[str] = ""
-    accept: ClassVar[str] = _JSON_ACCEPT
     #: What a user can do about a response we cannot read; ends every generic error message.
     fix: ClassVar[str] = "check the source URL in sources.toml"
 
@@ -92,12 +93,13 @@ class _ApiAdapter:
             raise
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError, etree.LxmlError) as exc:
             # ValueError covers JSONDecodeError and UnicodeDecodeError; RecursionError deeply nested JSON.
-            log.info("api=%s url=%s unreadable response error=%r", self.name, url, exc)
+            log.info("api=%s url=%s unreadable response error=%r", self.name, _redact(url), exc)
             raise FeedParseError(f"{self.api}: malformed response ({_one_line(exc)}); {self.fix}") from exc
         if isinstance(result, ParsedFeed):
-            log.debug("api=%s url=%s entries=%d warning=%s", self.name, url, len(result.entries), result.warning)
+            log.debug("api=%s url=%s entries=%d warning=%s", self.name, _redact(url), len(result.entries),
+                      result.warning)
         else:
-            log.debug("api=%s url=%s follow_up=%s", self.name, url, _redact(result.url))
+            log.debug("api=%s url=%s follow_up=%s", self.name, _redact(url), _redact(result.url))
         return result
 
     def _parse(self, body: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed | FollowUp:
@@ -137,7 +139,7 @@ class EuropePMCAdapter(_ApiAdapter):
         results = result_list.get("result") or []
         if not isinstance(results, list):
             raise self._error("resultList.result is not a list")
-        request = data.get("request") if isinstance(data.get("request"), dict) else {}
+        request = _dict(data.get("request"))
         query = plain_text(str(request.get("queryString") or ""), is_html=False, single_line=True)
         entries: list[Entry] = []
         skipped = 0
@@ -180,8 +182,8 @@ def _europepmc_entry(raw: dict[str, Any]) -> Entry | None:
     url = f"https://europepmc.org/article/{source}/{rid}"
     title = _title(_html_text(_str(raw.get("title")), single_line=True), fallback=f"Europe PMC {source}/{rid}")
     abstract = _europepmc_abstract(_str(raw.get("abstractText")))
-    journal_info = raw.get("journalInfo") if isinstance(raw.get("journalInfo"), dict) else {}
-    journal_obj = journal_info.get("journal") if isinstance(journal_info.get("journal"), dict) else {}
+    journal_info = _dict(raw.get("journalInfo"))
+    journal_obj = _dict(journal_info.get("journal"))
     journal = _clean_line(journal_obj.get("title") or raw.get("journalTitle"))
     pub_types = _europepmc_pub_types(raw)
     # Identifiers come from the record's own fields; a DOI or PMID inside an abstract is a cited
@@ -343,7 +345,7 @@ def _trial_entry(study: dict[str, Any]) -> Entry | None:
         "trial_status": _enum(status.get("overallStatus")).lower() or None,
         "trial_phase": _phase_words(phases),
         "trial_phases": phases,
-        "has_results": bool(study.get("hasResults")),
+        "has_results": study.get("hasResults") is True,
         "study_type": _enum(design.get("studyType")).lower() or None,
         "allocation": _allocation(design_info.get("allocation")),
         "masking": _enum(_dict(design_info.get("maskingInfo")).get("masking")).lower() or None,
@@ -505,8 +507,8 @@ class PubMedAdapter(_ApiAdapter):
             raise self._error(f"response is a JSON {type(data).__name__}, not an esearch result")
         result = data.get("esearchresult")
         if not isinstance(result, dict):
-            raise self._error(f"response has no esearchresult{_api_message(data)} (got keys: {_keys(data)}); "
-                              "is retmode=json set and the api_key valid?")
+            raise self._error(f"response has no esearchresult{_api_message(data)} (got keys: {_keys(data)})",
+                              "check the esearch URL in sources.toml (retmode=json, and the api_key if one is set)")
         if result.get("ERROR"):
             raise self._error(f"esearch returned an error: {_clean_line(result['ERROR'])[:200]}")
         idlist = result.get("idlist")
@@ -586,8 +588,8 @@ def _pubmed_entry(article: etree._Element) -> Entry | None:
     if art is None:
         art = citation  # BookDocument keeps the fields at its own level
     url = f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
-    raw_title = _text(art.find("ArticleTitle")) or _text(art.find("VernacularTitle")) \
-        or _text(art.find("Book/BookTitle"))
+    raw_title = (_text(art.find("ArticleTitle")) or _text(art.find("VernacularTitle"))
+                 or _text(art.find("Book/BookTitle")))
     title = _title(raw_title, fallback=f"PubMed {pmid}")
     abstract = _pubmed_abstract(art.find("Abstract"))
     journal = _text(art.find("Journal/Title")) or _text(art.find("Book/BookTitle"))
@@ -805,7 +807,7 @@ def _text(el: etree._Element | None) -> str:
     """All text inside an element with inline markup (<i>, <sup>) dropped, whitespace collapsed."""
     if el is None:
         return ""
-    return " ".join("".join(el.itertext()).split())
+    return plain_text("".join(el.itertext()), is_html=False, single_line=True)
 
 
 def _local(tag: Any) -> str:
@@ -826,7 +828,7 @@ def _enum(value: Any) -> str:
 
 def _digits(value: Any) -> str | None:
     text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    return str(int(text)) if text.isdigit() and int(text) > 0 else None
+    return str(int(text)) if text.isdigit() and len(text) <= 12 and int(text) > 0 else None
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import click
 
 from db import store
 
+from .settings import pop_settings, setting_options
 from .sources import BUNDLED_SOURCES, Source, SourcesError, format_interval, load_sources, read_opml, to_toml, write_opml
 
 log = logging.getLogger(__name__)
@@ -79,13 +80,12 @@ def cli(verbose: int) -> None:
 @common_options
 @click.option("--all", "all_sources", is_flag=True, help="Harvest every enabled source, due or not.")
 @click.option("--source", "names", multiple=True, metavar="NAME", help="Harvest only this source (repeatable).")
-@click.option("--no-fulltext", is_flag=True, help="Do not fetch article pages for short feed items.")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True,
-              help="Sources fetched at once.")
-def harvest(db_path: str, sources_path: str | None, all_sources: bool, names: tuple[str, ...],
-            no_fulltext: bool, concurrency: int) -> None:
+@setting_options("harvest")
+def harvest(db_path: str, sources_path: str | None, all_sources: bool, names: tuple[str, ...], **options) -> None:
     """One pass over due sources: fetch, parse, store, full text, score."""
     from .pipeline import HarvestSettings, harvest as run_harvest
+
+    settings = _harvest_settings(options)
 
     db, sources = _open_synced(db_path, sources_path)
     known = {s.name for s in sources}
@@ -98,7 +98,6 @@ def harvest(db_path: str, sources_path: str | None, all_sources: bool, names: tu
         click.echo(f"No source is due (next check {min(upcoming) if upcoming else 'never'}); "
                    "use --all to harvest every source now.")
         return
-    settings = HarvestSettings(concurrency=concurrency, fulltext=not no_fulltext)
     show_bar = sys.stderr.isatty()
     with click.progressbar(length=len(due), label="Harvesting", file=sys.stderr,
                            hidden=not show_bar, item_show_func=lambda o: o.source[:40] if o else None) as bar:
@@ -108,6 +107,19 @@ def harvest(db_path: str, sources_path: str | None, all_sources: bool, names: tu
     _rescore_outdated(db)
     if outcomes and all(o.status == "failed" for o in outcomes):
         sys.exit(1)
+
+
+def _harvest_settings(options: dict[str, Any]):
+    from .pipeline import HarvestSettings
+
+    try:
+        values = pop_settings(options)
+        settings = HarvestSettings.from_settings(values)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if settings.concurrency < 1 or settings.per_host < 1 or settings.fulltext_concurrency < 1:
+        raise ConfigError("concurrency, per_host and fulltext_concurrency must be at least 1")
+    return settings
 
 
 def _print_summary(outcomes) -> None:
@@ -306,6 +318,27 @@ def eval_command(labelled_file: str, use_publisher: bool, as_json: bool) -> None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+# -- demo ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default="demo.db", show_default=True,
+              help="Demo database file, deleted and rebuilt on every run (HYPEWATCH_DB is ignored on purpose, "
+                   "and a file that is not a demo database is never overwritten).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port of the sample-feed server on 127.0.0.1 (0: any free port).")
+def demo(db_path: str, port: int) -> None:
+    """Offline demo: serve bundled sample feeds on 127.0.0.1 and harvest them into a fresh demo database."""
+    from .demo import DemoError, run_demo
+
+    try:
+        run = run_demo(db_path, port=port, echo=click.echo)
+    except DemoError as exc:
+        raise ConfigError(str(exc)) from None
+    if not run.ok:
+        sys.exit(1)
 
 
 def main() -> Any:

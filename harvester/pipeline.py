@@ -46,6 +46,19 @@ class HarvestSettings:
     limits: FetchLimits = field(default_factory=FetchLimits)
     user_agent: str = USER_AGENT
 
+    @classmethod
+    def from_settings(cls, values: dict[str, Any]) -> "HarvestSettings":
+        """Build from resolved settings (harvester/settings.toml names)."""
+        mib = 2**20
+        return cls(
+            concurrency=values["concurrency"], per_host=values["per_host"], fulltext=values["fulltext"],
+            fulltext_concurrency=values["fulltext_concurrency"], fulltext_min_chars=values["fulltext_min_chars"],
+            fulltext_per_source=values["fulltext_per_source"], user_agent=values["user_agent"] or USER_AGENT,
+            limits=FetchLimits(max_bytes=int(values["max_body_mb"] * mib), max_decoded=int(values["max_decoded_mb"] * mib),
+                               connect_timeout=values["connect_timeout"], read_timeout=values["read_timeout"],
+                               max_redirects=values["max_redirects"], deadline=values["fetch_deadline"]),
+        )
+
 
 @dataclass
 class SourceOutcome:
@@ -154,7 +167,7 @@ class _Run:
             return self._fail(src, started, str(exc), result)
         if parsed.title:
             changes["feed_title"] = parsed.title
-        rows = _rows(src, parsed.entries, now)
+        rows = _rows(src, parsed.entries, now, self.settings.fulltext_min_chars)
         known = store.known_items(self.db, list(rows))
         new = [r for r in rows.values() if r["id"] not in known]
         updated = [r for r in rows.values() if r["id"] in known and known[r["id"]] != r["content_hash"]]
@@ -251,10 +264,13 @@ def _fetch_row(started: datetime, result: FetchResult | None, status: str, new: 
     }
 
 
-def _rows(src: dict[str, Any], entries: list[Entry], now: datetime) -> dict[str, dict[str, Any]]:
+def _rows(src: dict[str, Any], entries: list[Entry], now: datetime, min_chars: int) -> dict[str, dict[str, Any]]:
     """Item rows keyed by stable id; a feed repeating an item keeps its first copy."""
     rows: dict[str, dict[str, Any]] = {}
     now_s = store.iso(now)
+    # API records (PubMed, Europe PMC, trial registries) carry their abstract; their
+    # web pages are script-built apps that trafilatura cannot read.
+    page_worth_fetching = src["kind"] == "feed"
     for entry in entries:
         iid = item_id(src["name"], entry)
         if iid in rows:
@@ -266,7 +282,7 @@ def _rows(src: dict[str, Any], entries: list[Entry], now: datetime) -> dict[str,
             "summary": entry.summary, "summary_html": entry.summary_html, "text": entry.text or entry.summary,
             "doi": entry.doi, "pmid": entry.pmid, "nct_ids": list(entry.nct_ids), "meta": dict(entry.meta),
             "first_seen_at": now_s, "fetched_at": now_s, "content_hash": content_hash(entry),
-            "fulltext_status": "pending" if needs_fulltext(entry) else None,
+            "fulltext_status": "pending" if page_worth_fetching and needs_fulltext(entry, min_chars) else None,
         }
     return rows
 

@@ -391,7 +391,7 @@ def test_clinicaltrials_wrongly_typed_fields_are_ignored_not_fatal() -> None:
     assert entry.nct_ids == ["NCT06650111"]
     assert entry.title == "NCT06650111"
     assert entry.published is None
-    assert entry.meta == {"has_results": True, "conditions": ["Alopecia"]}
+    assert entry.meta == {"has_results": False, "conditions": ["Alopecia"]}  # only JSON true means results
 
 
 def test_clinicaltrials_retired_v1_api_says_to_switch_to_v2() -> None:
@@ -406,7 +406,8 @@ def test_clinicaltrials_retired_v1_api_says_to_switch_to_v2() -> None:
         (b"unknown parameter 'query.xyz'", {"content-type": "text/plain"},
          "ClinicalTrials.gov: response is plain text (text/plain), not JSON"),
         (b'{"message": "Study not found", "code": 404}', {},
-         "ClinicalTrials.gov: response has neither studies nor protocolSection: Study not found (got keys: message, code)"),
+         "ClinicalTrials.gov: response has neither studies nor protocolSection: Study not found "
+         "(got keys: message, code)"),
         (b'["NCT06650111"]', {}, "ClinicalTrials.gov: response is a JSON list, not a studies object"),
         (b'{"studies": [{"protocolSection": {}}]}', {}, "ClinicalTrials.gov: none of the 1 studies has a valid NCT id"),
         (b"[" * 100_000, {}, "ClinicalTrials.gov: malformed response"),
@@ -433,7 +434,8 @@ def test_pubmed_esearch_returns_follow_up_to_efetch_on_the_same_host() -> None:
     result = parse("pubmed", "pubmed_esearch.json", url=ESEARCH_URL)
     assert isinstance(result, FollowUp)
     parts = urlsplit(result.url)
-    assert (parts.scheme, parts.netloc, parts.path) == ("https", "eutils.ncbi.nlm.nih.gov", "/entrez/eutils/efetch.fcgi")
+    assert parts.scheme == "https" and parts.netloc == "eutils.ncbi.nlm.nih.gov"
+    assert parts.path == "/entrez/eutils/efetch.fcgi"
     assert "id=39811507,39722148,39633091" in parts.query  # comma-joined, in search order
     query = parse_qs(parts.query)
     assert query == {
@@ -565,9 +567,11 @@ def test_pubmed_efetch_mouse_study() -> None:
 
 
 ARTICLE = """<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM"><PMID Version="1">{pmid}</PMID>
-<Article PubModel="Print"><Journal><JournalIssue><PubDate>{pubdate}</PubDate></JournalIssue><Title>Skin Appendage Disorders</Title></Journal>
+<Article PubModel="Print"><Journal><JournalIssue><PubDate>{pubdate}</PubDate></JournalIssue>
+<Title>Skin Appendage Disorders</Title></Journal>
 <ArticleTitle>{title}</ArticleTitle>{extra}<PublicationTypeList>{types}</PublicationTypeList></Article>{citation_extra}</MedlineCitation>
-<PubmedData><History><PubMedPubDate PubStatus="entrez"><Year>2023</Year><Month>6</Month><Day>2</Day></PubMedPubDate></History>
+<PubmedData><History>
+<PubMedPubDate PubStatus="entrez"><Year>2023</Year><Month>6</Month><Day>2</Day></PubMedPubDate></History>
 <ArticleIdList><ArticleId IdType="pubmed">{pmid}</ArticleId></ArticleIdList></PubmedData></PubmedArticle>"""
 
 
@@ -585,9 +589,10 @@ def article(pmid: str = "37000001", *, pubdate: str = "<Year>2023</Year><Month>J
 
 def test_pubmed_retracted_publication_is_flagged() -> None:
     by_type = article(types="Journal Article|Retracted Publication")
-    by_notice = article("37000002", citation_extra='<CommentsCorrectionsList><CommentsCorrections RefType="RetractionIn">'
-                        "<RefSource>Skin Appendage Disord. 2024;10:1.</RefSource><PMID>38000009</PMID>"
-                        "</CommentsCorrections></CommentsCorrectionsList>")
+    notice = ('<CommentsCorrectionsList><CommentsCorrections RefType="RetractionIn">'
+              "<RefSource>Skin Appendage Disord. 2024;10:1.</RefSource><PMID>38000009</PMID>"
+              "</CommentsCorrections></CommentsCorrectionsList>")
+    by_notice = article("37000002", citation_extra=notice)
     plain = article("37000003")
     entries = feed("pubmed", efetch(by_type, by_notice, plain)).entries
     assert [e.meta["retracted"] for e in entries] == [True, True, False]
@@ -651,7 +656,8 @@ def test_pubmed_book_article() -> None:
         ("errors/truncated.xml", "PubMed: malformed XML ("),
         ("errors/gateway_error.html", "PubMed: response is an HTML page, not E-utilities JSON or XML;"),
         (b"<rss version=\"2.0\"><channel/></rss>", "PubMed: unexpected XML document <rss>"),
-        (b"<eSearchResult><ERROR>Invalid query</ERROR></eSearchResult>", "PubMed: esearch returned an error: Invalid query"),
+        (b"<eSearchResult><ERROR>Invalid query</ERROR></eSearchResult>",
+         "PubMed: esearch returned an error: Invalid query"),
         (b"<eSearchResult><Count>0</Count></eSearchResult>", "PubMed: esearch XML has no IdList"),
         (b"   ", "PubMed: response is empty"),
         (b"Bad Request", "PubMed: response is plain text"),

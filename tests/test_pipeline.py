@@ -329,3 +329,33 @@ def test_crash_mid_write_leaves_no_half_written_rows(httpserver, tmp_path):
 
     db = open_db(db_path)
     assert again(db, include_not_due=True, settings=FAST)[0].new == 5
+
+
+API = Path(__file__).parent / "fixtures" / "api"
+
+
+def test_api_sources_through_the_pipeline(httpserver, database):
+    """PubMed needs two requests (esearch, then efetch); metadata reaches the scorer and the row."""
+    httpserver.expect_request("/eutils/esearch.fcgi").respond_with_data(
+        (API / "pubmed_esearch.json").read_bytes(), content_type="application/json")
+    httpserver.expect_request("/eutils/efetch.fcgi").respond_with_data(
+        (API / "pubmed_efetch.xml").read_bytes(), content_type="text/xml")
+    httpserver.expect_request("/ctgov").respond_with_data(
+        (API / "clinicaltrials_v2_studies.json").read_bytes(), content_type="application/json")
+    httpserver.expect_request("/epmc").respond_with_data(
+        (API / "europepmc_search_core.json").read_bytes(), content_type="application/json")
+    configure(database,
+              {"name": "pubmed", "kind": "pubmed", "publisher": "journal",
+               "url": httpserver.url_for("/eutils/esearch.fcgi") + "?db=pubmed&term=alopecia&retmode=json"},
+              {"name": "trials", "kind": "clinicaltrials", "publisher": "registry", "url": httpserver.url_for("/ctgov")},
+              {"name": "epmc", "kind": "europepmc", "publisher": "journal", "url": httpserver.url_for("/epmc")})
+    out = run(database, settings=HarvestSettings(limits=FAST.limits, fulltext=True))
+    assert all(o.status == "ok" and o.new > 0 for o in out.values()), out
+    efetch = [req for req, _ in httpserver.log if req.path == "/eutils/efetch.fcgi"]
+    assert len(efetch) == 1 and efetch[0].args["db"] == "pubmed"
+    pubmed = items(database, "pubmed")
+    assert all(r["pmid"] and r["url"].startswith("https://pubmed.ncbi.nlm.nih.gov/") for r in pubmed)
+    assert any("publication_types" in json.loads(r["meta"]) for r in pubmed)
+    assert all(r["fulltext_status"] is None for r in items(database))  # API records carry their abstract
+    trials = items(database, "trials")
+    assert all(json.loads(r["nct_ids"]) for r in trials)
