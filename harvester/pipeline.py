@@ -77,28 +77,44 @@ class SourceOutcome:
 def harvest(db: Any, *, names: Iterable[str] | None = None, include_not_due: bool = False,
             settings: HarvestSettings | None = None,
             on_done: Callable[[SourceOutcome], None] | None = None,
-            transport: Any = None) -> list[SourceOutcome]:
-    """One pass over the due sources (or the named ones / all of them)."""
+            transport: Any = None, should_stop: Callable[[], bool] | None = None) -> list[SourceOutcome]:
+    """One pass over the due sources (or the named ones / all of them).
+
+    ``should_stop`` is polled while sources are in flight; when it turns true the
+    remaining sources are cancelled at their next network wait. Writes have no
+    await inside, so a cancelled source has either written everything or nothing,
+    and stays due for the next pass.
+    """
     sources = store.due_sources(db, include_not_due=include_not_due or names is not None, names=names)
     if not sources:
         return []
-    return asyncio.run(harvest_sources(db, sources, settings or HarvestSettings(), on_done, transport))
+    return asyncio.run(harvest_sources(db, sources, settings or HarvestSettings(), on_done, transport, should_stop))
 
 
 async def harvest_sources(db: Any, sources: list[dict[str, Any]], settings: HarvestSettings,
                           on_done: Callable[[SourceOutcome], None] | None = None,
-                          transport: Any = None) -> list[SourceOutcome]:
+                          transport: Any = None,
+                          should_stop: Callable[[], bool] | None = None) -> list[SourceOutcome]:
     async with Fetcher(user_agent=settings.user_agent, limits=settings.limits,
                        concurrency=settings.concurrency, per_host=settings.per_host,
                        transport=transport) as fetcher:
         run = _Run(db, fetcher, settings)
-        tasks = [asyncio.create_task(run.source(src)) for src in sources]
-        outcomes = []
-        for task in asyncio.as_completed(tasks):
-            outcome = await task
-            outcomes.append(outcome)
-            if on_done:
-                on_done(outcome)
+        pending = {asyncio.create_task(run.source(src)) for src in sources}
+        outcomes: list[SourceOutcome] = []
+        while pending:
+            done, pending = await asyncio.wait(pending, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task.cancelled():
+                    continue
+                outcomes.append(task.result())
+                if on_done:
+                    on_done(outcomes[-1])
+            if pending and should_stop and should_stop():
+                log.info("stopping: cancelling %d sources in flight", len(pending))
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                break
     order = {s["name"]: i for i, s in enumerate(sources)}
     return sorted(outcomes, key=lambda o: order[o.source])
 
