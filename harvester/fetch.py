@@ -460,7 +460,6 @@ class _Decoder:
         self.host = host
         self.total = 0
         self._obj: Any = None
-        self._started = False
         self._pending = b""  # deflate: bytes held until we know zlib vs raw
 
     def _new_obj(self, raw_deflate: bool = False) -> Any:

@@ -243,7 +243,7 @@ def test_oversized_body_without_length_is_stopped_while_streaming(httpserver: HT
     result = get(httpserver.url_for("/stream"), limits=FetchLimits(max_bytes=10_000))
 
     assert result.error_kind == "too_large"
-    assert result.error is not None and "10,000-byte cap" in result.error
+    assert result.error is not None and "exceeded the 10,000-byte cap" in result.error
     assert result.body is None
 
 
@@ -257,21 +257,17 @@ def test_gzip_bomb_stops_at_decoded_cap_with_bounded_memory(httpserver: HTTPServ
 
     async def main() -> tuple[FetchResult, int]:
         async with Fetcher(limits=limits) as fetcher:  # client setup (TLS CAs) not measured
-            tracemalloc.start(30)
+            was_tracing = tracemalloc.is_tracing()  # e.g. PYTHONTRACEMALLOC or a plugin
+            if not was_tracing:
+                tracemalloc.start()
             try:
+                tracemalloc.reset_peak()
+                baseline = tracemalloc.get_traced_memory()[0]
                 result = await fetcher.get(httpserver.url_for("/bomb"))
-                cur, peak = tracemalloc.get_traced_memory()
-                print("CUR", cur, "PEAK", peak, file=__import__("sys").stderr)
-                if peak > 4 * 2**20:
-                    snap = tracemalloc.take_snapshot()
-                    import sys
-                    for st in snap.statistics("traceback")[:3]:
-                        print(st, file=sys.stderr)
-                        for line in st.traceback.format()[-30:]:
-                            print(line, file=sys.stderr)
-                return result, peak
+                return result, tracemalloc.get_traced_memory()[1] - baseline
             finally:
-                tracemalloc.stop()
+                if not was_tracing:
+                    tracemalloc.stop()
 
     result, peak = asyncio.run(main())
 
