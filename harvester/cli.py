@@ -341,5 +341,85 @@ def demo(db_path: str, port: int) -> None:
         sys.exit(1)
 
 
+# -- digest ----------------------------------------------------------------------------
+
+
+@cli.command()
+@common_options
+@click.option("--period", type=click.Choice(["weekly", "daily"]), default="weekly", show_default=True,
+              help="Weeks (Monday 00:00 UTC to Monday) or days (UTC).")
+@click.option("--rebuild", is_flag=True,
+              help="Rebuild every finished period since the oldest item (e.g. after a rescore), "
+                   "not only those with items no digest lists yet.")
+def digest(db_path: str, sources_path: str | None, period: str, rebuild: bool) -> None:
+    """Build the digest entries for finished periods (published at /hypewatch/digest.atom)."""
+    import sqlite3
+
+    from .digest import build_digest_entries
+
+    db = _open(db_path)
+    try:
+        results = build_digest_entries(db, period=period, rebuild=rebuild)
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"{db_path}: building the {period} digests failed ({exc}); "
+                                   "check the file is writable and not corrupt (`PRAGMA integrity_check`)") from None
+    built = [r for r in results if r.status != "removed"]
+    removed = [r for r in results if r.status == "removed"]
+    if built:
+        def describe(r) -> str:
+            note = "" if r.status == "new" else f", {r.status}"
+            return f"{r.id} ({r.item_count} item{'' if r.item_count == 1 else 's'}{note})"
+
+        click.echo(f"built {len(built)} digest{'' if len(built) == 1 else 's'}: "
+                   + ", ".join(describe(r) for r in built))
+    else:
+        click.echo(f"No {period} digest to build: no finished period has items that no digest lists yet"
+                   + ("" if rebuild else " (use --rebuild to rebuild them all)") + ".")
+    if removed:
+        click.echo(f"removed {len(removed)} (no relevant item left): " + ", ".join(r.id for r in removed))
+
+
+# -- serve -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="HYPEWATCH_DB",
+              default="hypewatch.db", show_default=True, show_envvar=True, help="SQLite database file.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="Port to listen on.")
+def serve(db_path: str, host: str, port: int) -> None:
+    """Serve the site (Datasette with deploy/datasette) on the database, published as `hypewatch`."""
+    from .serve import ServeError, serve as serve_site
+
+    _open(db_path).close()  # create or migrate it first, so the site sees the current schema
+    try:
+        serve_site(db_path, host=host, port=port)
+    except ServeError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+@cli.command()
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the site listens on.")
+@click.option("--port", type=int, default=8001, show_default=True, help="Port the site listens on.")
+@click.option("--no-serve", is_flag=True, help="Only harvest on schedule; do not start the site.")
+@setting_options("run")
+def run(db_path: str, sources_path: str | None, host: str, port: int, no_serve: bool, **options) -> None:
+    """The service: harvest on schedule, build digests, serve the site; until SIGTERM or Ctrl-C."""
+    from .scheduler import AlreadyRunning, ServiceConfig
+    from .service import run_service
+
+    sources_list = _load_sources(sources_path)
+    _open(db_path).close()
+    try:
+        config = ServiceConfig.from_settings(db_path, sources_list, pop_settings(options))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        sys.exit(run_service(config, serve=not no_serve, host=host, port=port, echo=click.echo))
+    except AlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def main() -> Any:
     return cli(prog_name="hypewatch")
