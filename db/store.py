@@ -238,3 +238,25 @@ def source_health(db: Database) -> list[dict[str, Any]]:
     cur = db.execute(sql)
     cols = [c[0] for c in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def snapshot(db: Database, out_path: str | Path) -> dict[str, Any]:
+    """A consistent, compact, read-only copy of the database for site replicas.
+
+    VACUUM INTO reads one transaction's view, so the harvester may keep
+    writing; the copy has no WAL and can be served with `datasette -i`.
+    """
+    out = Path(out_path)
+    if out.exists():
+        raise FileExistsError(f"{out} exists; remove it or choose another path (snapshots never overwrite)")
+    tmp = out.with_name(out.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    db.execute("VACUUM INTO ?", [str(tmp)])
+    conn = sqlite3.connect(tmp)
+    try:
+        conn.execute("PRAGMA journal_mode = DELETE")
+        items = conn.execute("SELECT count(*) FROM items").fetchone()[0]
+    finally:
+        conn.close()
+    tmp.rename(out)
+    return {"path": str(out), "items": items, "bytes": out.stat().st_size}

@@ -421,5 +421,24 @@ def run(db_path: str, sources_path: str | None, host: str, port: int, no_serve: 
         raise click.ClickException(str(exc)) from None
 
 
+@cli.command()
+@common_options
+@click.argument("out_path", type=click.Path(dir_okay=False))
+def snapshot(db_path: str, sources_path: str | None, out_path: str) -> None:
+    """Write a consistent read-only copy of the database, for site replicas (`datasette -i`)."""
+    import time
+
+    if not Path(db_path).exists():
+        raise ConfigError(f"{db_path}: no such database; run `hypewatch harvest` first or pass --db")
+    db = _open(db_path)
+    start = time.monotonic()
+    try:
+        info = store.snapshot(db, out_path)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Wrote {info['path']}: {info['items']} items, {info['bytes'] / 2**20:.1f} MiB "
+               f"in {time.monotonic() - start:.1f}s")
+
+
 def main() -> Any:
     return cli(prog_name="hypewatch")
