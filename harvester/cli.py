@@ -351,7 +351,9 @@ def demo(db_path: str, port: int) -> None:
 @click.option("--rebuild", is_flag=True,
               help="Rebuild every finished period since the oldest item (e.g. after a rescore), "
                    "not only those with items no digest lists yet.")
-def digest(db_path: str, sources_path: str | None, period: str, rebuild: bool) -> None:
+@click.option("--include-current", is_flag=True,
+              help="Also build the period still under way (a preview, rebuilt until it ends; the demo uses it).")
+def digest(db_path: str, sources_path: str | None, period: str, rebuild: bool, include_current: bool) -> None:
     """Build the digest entries for finished periods (published at /hypewatch/digest.atom)."""
     import sqlite3
 
@@ -359,7 +361,7 @@ def digest(db_path: str, sources_path: str | None, period: str, rebuild: bool) -
 
     db = _open(db_path)
     try:
-        results = build_digest_entries(db, period=period, rebuild=rebuild)
+        results = build_digest_entries(db, period=period, rebuild=rebuild, include_current=include_current)
     except sqlite3.Error as exc:
         raise click.ClickException(f"{db_path}: building the {period} digests failed ({exc}); "
                                    "check the file is writable and not corrupt (`PRAGMA integrity_check`)") from None
@@ -373,7 +375,8 @@ def digest(db_path: str, sources_path: str | None, period: str, rebuild: bool) -
         click.echo(f"built {len(built)} digest{'' if len(built) == 1 else 's'}: "
                    + ", ".join(describe(r) for r in built))
     else:
-        click.echo(f"No {period} digest to build: no finished period has items that no digest lists yet"
+        click.echo(f"No {period} digest to build: no {'' if include_current else 'finished '}period has items "
+                   "that no digest lists yet"
                    + ("" if rebuild else " (use --rebuild to rebuild them all)") + ".")
     if removed:
         click.echo(f"removed {len(removed)} (no relevant item left): " + ", ".join(r.id for r in removed))
