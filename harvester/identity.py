@@ -28,8 +28,8 @@ TRACKING_PARAMS: frozenset[str] = frozenset(
         "li_fat_id", "mc_cid", "mc_eid", "ref", "ref_src", "ref_url", "igshid", "igsh",
         "_hsenc", "_hsmi", "__hstc", "__hssc", "__hsfp", "hsctatracking", "spm", "cmpid",
         "_ga", "_gl", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "vero_conv",
-        "rb_clickid", "s_cid", "sc_cid", "wt.mc_id", "ncid", "cmp", "ito", "trk", "trkcampaign",
-        "at_medium", "at_campaign", "soc_src", "soc_trk", "feature", "sr_share", "dicbo",
+        "rb_clickid", "s_cid", "sc_cid", "wt.mc_id", "ncid", "ito", "trk", "trkcampaign",
+        "at_medium", "at_campaign", "soc_src", "soc_trk", "sr_share", "dicbo",
     }
 )
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmb_")

@@ -37,7 +37,12 @@ _MARKUP = re.compile(r"<[A-Za-z/!]")
 
 @dataclass
 class Entry:
-    """One item of a feed, normalised so later steps never see format differences."""
+    """One item of a feed, normalised so later steps never see format differences.
+
+    Dates are UTC "YYYY-MM-DDTHH:MM:SSZ" or None (missing, unparseable, before 1990 or in the
+    future). ``published`` falls back to ``updated`` because RSS 1.0 (dc:date) and many Atom
+    feeds give only one date, and an undated item cannot go into a digest.
+    """
 
     guid: str | None
     url: str | None
@@ -95,7 +100,8 @@ def parse_feed(body: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
     except FeedParseError:
         raise
     except Exception as exc:  # the one boundary: third-party parsers on untrusted bytes
-        log.warning("parse crashed url=%s error=%r", url, exc, exc_info=True)
+        log.warning("parse crashed url=%s error=%r", url, exc)
+        log.debug("parse crash traceback url=%s", url, exc_info=True)
         raise FeedParseError(
             f"{url}: could not parse the feed ({type(exc).__name__}: {exc}); "
             "the file is probably corrupt, check it in a feed validator"

@@ -217,7 +217,8 @@ class _Run:
         if result.error:
             row["fulltext_status"] = ("blocked: " if result.error_kind == "blocked" else "error: ") + result.error
             return
-        text, status = await asyncio.to_thread(extract_text, result.body or b"", result.final_url)
+        text, status = await asyncio.to_thread(extract_text, result.body or b"", result.final_url,
+                                               content_type=result.headers.get("content-type"))
         row["fulltext_status"] = status
         if text and len(text) > len(row["text"]):
             row["text"] = text

@@ -372,3 +372,27 @@ def test_every_fixture_feed_parses_or_fails_cleanly():
             assert path.name in {"not_a_feed.html"}, path.name
         else:
             assert_well_formed(feed)
+
+
+def test_deeply_nested_html_takes_the_linear_path_and_stays_safe():
+    """html5ever is quadratic on deep nesting; a hostile feed must not stall the harvest."""
+    import time
+
+    nested = "<div>" * 50_000 + "Hair <script>alert(1)</script><b onclick='x'>news</b>" + "</div>" * 50_000
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>D</title><item><title>deep</title>'
+        f"<link>https://ex.org/deep</link><description><![CDATA[{nested}]]></description></item></channel></rss>"
+    ).encode()
+    started = time.perf_counter()
+    entry = parse_feed(body, url=URL, headers={}).entries[0]
+    assert time.perf_counter() - started < 5
+    assert entry.summary == "Hair news"
+    assert entry.summary_html == "<p>Hair news</p>"
+
+
+def test_deep_json_fails_cleanly_and_utf16_json_reads():
+    deep = b'{"version": "https://jsonfeed.org/version/1", "items": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}"
+    with pytest.raises(FeedParseError, match="invalid JSON"):
+        parse_feed(deep, url=URL, headers={})
+    utf16 = '{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "Kopfhaut \u00fc"}]}'
+    assert parse_feed(utf16.encode("utf-16"), url=URL, headers={}).entries[0].title == "Kopfhaut \u00fc"
