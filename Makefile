@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HW     := $(VENV)/bin/hypewatch
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test bench clean
+.PHONY: install run demo test bench browser clean
 
 install: $(STAMP)
 
@@ -23,7 +23,18 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(HW) demo
 
-test: $(STAMP)
+# The browser test drives Debian's chromium with Playwright (no browser download).
+# As root (CI), install it with apt-get when missing; otherwise the browser test
+# says how to install it and is skipped.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's chromium for the browser test..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "could not install chromium: the browser test will be skipped"; \
+	else echo "no /usr/bin/chromium: run 'sudo apt-get install chromium' to include the browser test"; fi
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
