@@ -92,3 +92,41 @@ def m001_initial(db: Database) -> None:
         """
     )
     db["items"].enable_fts(["title", "summary", "text"], create_triggers=True, tokenize="porter")
+
+
+@migrations()
+def m002_digests(db: Database) -> None:
+    """One row per finished period (weekly or daily): the digest published at /hypewatch/digest.atom."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS digests (
+            id TEXT PRIMARY KEY,                      -- stable: "weekly-2026-11-16", "daily-2026-11-18"
+            period TEXT NOT NULL,                     -- weekly | daily
+            period_start TEXT NOT NULL,               -- UTC ISO, inclusive (weeks start Monday 00:00)
+            period_end TEXT NOT NULL,                 -- UTC ISO, exclusive
+            title TEXT NOT NULL,
+            html TEXT NOT NULL,                       -- sanitised HTML body
+            item_count INTEGER NOT NULL DEFAULT 0,
+            counts TEXT NOT NULL DEFAULT '{}',        -- JSON: per evidence_stage / commercial_interest / hype
+            item_ids TEXT NOT NULL DEFAULT '[]',      -- JSON: the items it covers, in the order shown
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL                  -- moves only when the html changes
+        );
+        CREATE INDEX IF NOT EXISTS digests_period_start ON digests(period, period_start);
+        -- digests select items by when we first saw them
+        CREATE INDEX IF NOT EXISTS items_first_seen_at ON items(first_seen_at);
+        """
+    )
+
+
+@migrations()
+def m003_site_indexes(db: Database) -> None:
+    """Indexes for the published site: facet counts and the label-filtered views and feeds, newest first."""
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS items_site_stage_published ON items(evidence_stage, published);
+        CREATE INDEX IF NOT EXISTS items_site_hype_published ON items(hype, published);
+        CREATE INDEX IF NOT EXISTS items_site_commercial ON items(commercial_interest);
+        CREATE INDEX IF NOT EXISTS items_site_publisher ON items(publisher);
+        """
+    )

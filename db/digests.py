@@ -1,0 +1,140 @@
+"""Reads and writes for the `digests` table and the items a digest period covers.
+
+Dicts in, dicts out; timestamps are the ISO strings of ``store.iso`` so string
+comparison is time order. The rendering lives in ``harvester.digest``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlite_utils import Database
+
+__all__ = [
+    "DIGEST_ITEM_COLUMNS",
+    "delete_digest",
+    "digest_items",
+    "digest_period_starts",
+    "get_digest",
+    "latest_digest_start",
+    "earliest_digest_start",
+    "oldest_relevant_seen",
+    "oldest_undigested_seen",
+    "save_digest",
+]
+
+#: What a digest shows of an item; the long text stays out of memory.
+DIGEST_ITEM_COLUMNS = (
+    "id", "source", "publisher", "url", "canonical_url", "title", "summary", "published", "first_seen_at",
+    "evidence_stage", "commercial_interest", "hype", "hype_score", "treatments", "reasons",
+)
+DIGEST_JSON_FIELDS = ("counts", "item_ids")
+
+
+def _rows(db: Database, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+    cur = db.execute(sql, params)
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def _json_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    try:
+        decoded = json.loads(value or "[]")
+    except (TypeError, ValueError):
+        return []
+    return decoded if isinstance(decoded, list) else []
+
+
+def digest_items(db: Database, start: str, end: str) -> list[dict[str, Any]]:
+    """Relevant, scored items first seen in [start, end), oldest first, with JSON fields decoded."""
+    sql = (f"SELECT {', '.join(DIGEST_ITEM_COLUMNS)} FROM items "
+           "WHERE first_seen_at >= ? AND first_seen_at < ? AND relevant = 1 "
+           "ORDER BY first_seen_at, id")
+    items = _rows(db, sql, [start, end])
+    for item in items:
+        item["treatments"] = [t for t in _json_list(item["treatments"]) if isinstance(t, str)]
+        item["reasons"] = [r for r in _json_list(item["reasons"]) if isinstance(r, dict)]
+    return items
+
+
+def oldest_relevant_seen(db: Database, before: str) -> str | None:
+    """first_seen_at of the oldest relevant item seen before ``before``."""
+    row = db.execute("SELECT min(first_seen_at) FROM items WHERE relevant = 1 AND first_seen_at < ?",
+                     [before]).fetchone()
+    return row[0] if row else None
+
+
+def oldest_undigested_seen(db: Database, period: str, start: str, end: str) -> str | None:
+    """first_seen_at of the oldest relevant item in [start, end) that no ``period`` digest lists."""
+    sql = """
+        SELECT min(i.first_seen_at) FROM items i
+        WHERE i.relevant = 1 AND i.first_seen_at >= :start AND i.first_seen_at < :end
+          AND i.id NOT IN (
+              SELECT j.value FROM digests d, json_each(d.item_ids) j
+              WHERE d.period = :period AND d.period_end > :start AND d.period_start < :end)
+    """
+    row = db.execute(sql, {"start": start, "end": end, "period": period}).fetchone()
+    return row[0] if row else None
+
+
+def latest_digest_start(db: Database, period: str) -> str | None:
+    return db.execute("SELECT max(period_start) FROM digests WHERE period = ?", [period]).fetchone()[0]
+
+
+def earliest_digest_start(db: Database, period: str) -> str | None:
+    return db.execute("SELECT min(period_start) FROM digests WHERE period = ?", [period]).fetchone()[0]
+
+
+def digest_period_starts(db: Database, period: str, start: str, end: str) -> list[str]:
+    """period_start of the existing ``period`` digests starting in [start, end)."""
+    cur = db.execute("SELECT period_start FROM digests WHERE period = ? AND period_start >= ? AND period_start < ? "
+                     "ORDER BY period_start", [period, start, end])
+    return [r[0] for r in cur.fetchall()]
+
+
+def get_digest(db: Database, digest_id: str) -> dict[str, Any] | None:
+    rows = _rows(db, "SELECT * FROM digests WHERE id = ?", [digest_id])
+    if not rows:
+        return None
+    row = rows[0]
+    for key in DIGEST_JSON_FIELDS:
+        try:
+            row[key] = json.loads(row[key]) if row[key] else ({} if key == "counts" else [])
+        except ValueError:
+            row[key] = {} if key == "counts" else []
+    return row
+
+
+def save_digest(db: Database, row: dict[str, Any]) -> str:
+    """Insert or update one digest; returns "new", "updated" or "unchanged".
+
+    ``updated_at`` moves only when the HTML changes, so a feed reader sees an
+    entry again only when there is something new to read; ``created_at`` never moves.
+    """
+    encoded = {k: (json.dumps(v, ensure_ascii=False, sort_keys=True) if k in DIGEST_JSON_FIELDS
+                   and not isinstance(v, str) else v) for k, v in row.items()}
+    with db.atomic():
+        existing = _rows(db, "SELECT html, counts, item_ids, title, item_count FROM digests WHERE id = ?",
+                         [row["id"]])
+        if not existing:
+            encoded.setdefault("created_at", encoded["updated_at"])
+            db["digests"].insert(encoded)
+            return "new"
+        old = existing[0]
+        changes = {k: encoded[k] for k in ("html", "counts", "item_ids", "title", "item_count")
+                   if k in encoded and old[k] != encoded[k]}
+        if not changes:
+            return "unchanged"
+        if "html" in changes:
+            changes["updated_at"] = encoded["updated_at"]
+        db["digests"].update(row["id"], changes)
+        return "updated" if "html" in changes else "unchanged"
+
+
+def delete_digest(db: Database, digest_id: str) -> bool:
+    with db.atomic():
+        cur = db.execute("DELETE FROM digests WHERE id = ?", [digest_id])
+    return cur.rowcount > 0
