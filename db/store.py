@@ -172,7 +172,7 @@ def save_harvest(db: Database, source: str, *, source_changes: dict[str, Any],
     """
     with db.atomic():
         if new_items:
-            db["items"].insert_all((_encode(i) for i in new_items), pk="id", ignore=True)
+            _insert_new_items(db, [_encode(i) for i in new_items])
         for item in updated_items:
             row = _encode(item)
             row.pop("first_seen_at", None)
@@ -183,6 +183,20 @@ def save_harvest(db: Database, source: str, *, source_changes: dict[str, Any],
         fetch_row = {"source": source, **fetch}
         db["fetches"].insert(fetch_row)
         return db.execute("SELECT last_insert_rowid()").fetchone()[0]
+
+
+def _insert_new_items(db: Database, rows: list[dict[str, Any]]) -> None:
+    """Insert items, skipping only ids that already exist.
+
+    Two sources in one pass can carry the same article (ids from URLs are
+    global), so a duplicate id is expected and skipped. Unlike INSERT OR
+    IGNORE, ON CONFLICT(id) skips nothing else: a row breaking another
+    constraint raises and rolls the source back instead of vanishing.
+    """
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    sql = (f"INSERT INTO items ({', '.join(chr(34) + c + chr(34) for c in columns)}) "
+           f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT(id) DO NOTHING")
+    db.conn.executemany(sql, [[row.get(c) for c in columns] for row in rows])
 
 
 def items_needing_fulltext(db: Database, source: str, limit: int = 100) -> list[dict[str, Any]]:

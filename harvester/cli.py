@@ -83,9 +83,23 @@ def cli(verbose: int) -> None:
 @setting_options("harvest")
 def harvest(db_path: str, sources_path: str | None, all_sources: bool, names: tuple[str, ...], **options) -> None:
     """One pass over due sources: fetch, parse, store, full text, score."""
-    from .pipeline import HarvestSettings, harvest as run_harvest
+    from .scheduler import AlreadyRunning, HarvestLock
 
     settings = _harvest_settings(options)
+    lock = HarvestLock(db_path)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        _harvest_locked(db_path, sources_path, all_sources, names, settings)
+    finally:
+        lock.release()
+
+
+def _harvest_locked(db_path: str, sources_path: str | None, all_sources: bool, names: tuple[str, ...],
+                    settings: Any) -> None:
+    from .pipeline import harvest as run_harvest
 
     db, sources = _open_synced(db_path, sources_path)
     known = {s.name for s in sources}

@@ -142,6 +142,11 @@ class Jobs:
             cutoff = store.iso(store.utcnow() - timedelta(days=self.config.fetch_log_days))
             with db.atomic():
                 pruned = db.execute("DELETE FROM fetches WHERE started_at < ?", [cutoff]).rowcount
+            if rescored:
+                # Digests show labels: after a rescore, rebuild them so they agree with the items.
+                from .digest import build_digests
+
+                build_digests(db, period=self.config.digest_period, rebuild=True)
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             db.close()

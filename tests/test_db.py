@@ -71,3 +71,20 @@ def test_save_harvest_is_atomic(tmp_path):
     assert db.execute("select nct_ids from items").fetchone()[0] == '["NCT01234567"]'
     # full-text search follows inserts
     assert db.execute("select count(*) from items_fts where items_fts match 'item'").fetchone()[0] == 1
+
+
+def test_incomplete_item_row_raises_instead_of_vanishing(tmp_path):
+    db = open_db(tmp_path / "x.db")
+    sync_sources(db, [SRC])
+    bad = item(1, treatments=None)  # NOT NULL column given NULL
+    with pytest.raises(sqlite3.IntegrityError):
+        save_harvest(db, "A", source_changes={}, new_items=[bad], fetch={"started_at": "t", "status": "ok"})
+    assert db["items"].count == 0 and db["fetches"].count == 0
+
+
+def test_same_article_from_two_sources_is_stored_once(tmp_path):
+    db = open_db(tmp_path / "x.db")
+    sync_sources(db, [SRC, {**SRC, "name": "B"}])
+    save_harvest(db, "A", source_changes={}, new_items=[item(1)], fetch={"started_at": "t", "status": "ok"})
+    save_harvest(db, "B", source_changes={}, new_items=[item(1, source="B")], fetch={"started_at": "t", "status": "ok"})
+    assert [r["source"] for r in db["items"].rows] == ["A"]
