@@ -347,12 +347,20 @@ def demo(db_path: str, port: int) -> None:
     """Offline demo: serve bundled sample feeds on 127.0.0.1 and harvest them into a fresh demo database."""
     from .demo import DemoError, run_demo
 
+    from .digest import build_digests
+
     try:
         run = run_demo(db_path, port=port, echo=click.echo)
     except DemoError as exc:
         raise ConfigError(str(exc)) from None
     if not run.ok:
         sys.exit(1)
+    # Every sample item arrived just now, so no period has finished: build the
+    # week under way as a preview so the digest feed has an entry to show.
+    db = _open(str(run.db_path))
+    built = build_digests(db, include_current=True)
+    db.close()
+    click.echo(f"Digest: built {', '.join(built) or 'nothing'} (the current week, as a preview).")
 
 
 # -- digest ----------------------------------------------------------------------------
