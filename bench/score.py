@@ -62,12 +62,35 @@ SENTENCES = [
 ]
 
 
+# Connective prose that carries few or no cues, as real articles do between their claims.
+NEUTRAL = [
+    "The findings were described in a paper that appeared online on Tuesday.",
+    "She has worked on the biology of skin for more than fifteen years and leads a team of eleven.",
+    "The team spent two years refining the method before the experiments described here began.",
+    "Funding came from several public agencies and a private foundation.",
+    "The paper runs to twelve pages and includes a supplementary appendix with the raw measurements.",
+    "He said that the work started almost by accident, when a colleague noticed an unexpected pattern in old data.",
+    "Questions remain about how long any effect would last and what it would cost.",
+    "The authors thanked the technicians who maintained the equipment over the course of the project.",
+    "Several groups around the world are working on related questions, using different approaches.",
+    "A spokesperson for the journal said the paper had gone through the usual peer review.",
+    "The lab is located on the third floor of a new building on the north side of the campus.",
+    "Readers can find the full text of the paper on the publisher's website.",
+    "The next steps will depend on funding and on the results of ongoing work in other groups.",
+    "In an interview, the lead author described the moment the first results came in.",
+    "The condition is common, and surveys suggest that many people feel self-conscious about it.",
+    "For now, the recommendations of professional societies remain unchanged.",
+]
+
+
 def make_article(rng: random.Random, lo: int = 3000, hi: int = 6000) -> dict:
     target = rng.randint(lo, hi)
     parts: list[str] = []
     size = 0
     while size < target:
-        paragraph = " ".join(rng.choice(SENTENCES) for _ in range(rng.randint(2, 5)))
+        paragraph = " ".join(
+            rng.choice(SENTENCES) if rng.random() < 0.55 else rng.choice(NEUTRAL) for _ in range(rng.randint(2, 5))
+        )
         parts.append(paragraph)
         size += len(paragraph) + 2
     return {"title": rng.choice(TITLES), "text": "\n\n".join(parts)}
@@ -85,14 +108,24 @@ def main(argv: list[str] | None = None) -> int:
     for item in items[:20]:  # warm up
         score_item(item)
     rates = []
+    cpu_rates = []
     for _ in range(args.runs):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         for item in items:
             score_item(item)
+        cpu_rates.append(len(items) / max(time.process_time() - c0, 1e-9))
         rates.append(len(items) / (time.perf_counter() - t0))
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(10_000_000):
+        x += i
+    reference = time.perf_counter() - t0
     print(f"scoring_version {SCORING_VERSION}")
+    print(f"machine reference: a 10M-iteration Python loop takes {reference:.2f} s here (about 0.3-0.5 s on an idle modern core)")
     print(f"items {len(items)}  size median {statistics.median(sizes) / 1024:.1f} KB (min {sizes[0] / 1024:.1f}, max {sizes[-1] / 1024:.1f})")
     print(f"runs {args.runs}  items/s median {statistics.median(rates):,.0f}  (min {min(rates):,.0f}, max {max(rates):,.0f})")
+    print(f"items per CPU-second median {statistics.median(cpu_rates):,.0f}  (wall-clock figures drop when other processes share the cores)")
     print(f"per item {1000 / statistics.median(rates):.2f} ms  target >= 1,000 items/s: {'ok' if statistics.median(rates) >= 1000 else 'BELOW TARGET'}")
     return 0
 

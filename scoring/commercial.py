@@ -16,12 +16,13 @@ PUBLISHER_PRIOR = {
     "company": (5.0, 0.0),
     "press": (0.0, 3.0),
 }
-DIRECT_AT = 4.5
-INDIRECT_AT = 3.0
+DIRECT_AT = 4.0
+INDIRECT_AT = 2.5
 # Each distinct cue counts at most this many times.
 MAX_REPEAT = 2
 
-_PRICE = re.compile(r"(?:[$€£]\s?\d[\d,]*(?:\.\d{2})?(?![\d,])|\b\d[\d,]*(?:\.\d{2})?\s?(?:usd|eur|gbp|dollars)\b)(?!\s*(?:million|billion|bn|m\b|k\b))")
+_PRICE = re.compile(r"[$€£]\s?\d[\d,]*(?:\.\d{2})?(?![\d,])(?!\s*(?:million|billion|bn|m\b|k\b))")
+_PRICE_WORDS = re.compile(r"\b\d[\d,]*(?:\.\d{2})?\s?(?:usd|eur|gbp|dollars|euros|pounds)\b")
 _MARKS = re.compile(r"[™®]|\((?:tm|r)\)", re.I)
 
 
@@ -56,7 +57,10 @@ def assess_commercial(doc: Doc, *, publisher: str | None = None, satire: bool = 
     reasons: list[Reason] = []
     extra: list[Reason] = []
 
-    prices = [m for m in _PRICE.finditer(doc.text)]
+    text = doc.text
+    prices = list(_PRICE.finditer(text)) if ("$" in text or "€" in text or "£" in text) else []
+    if "usd" in doc.lower or "dollars" in doc.lower or "euros" in doc.lower or "eur " in doc.lower or "gbp" in doc.lower:
+        prices += list(_PRICE_WORDS.finditer(doc.lower))
     if prices:
         # A price sells only alongside an offer; quoted in a debunking piece it does not.
         w = min(len(prices), 3) * 1.0
@@ -65,7 +69,7 @@ def assess_commercial(doc: Doc, *, publisher: str | None = None, satire: bool = 
         direct += w
         m = prices[0]
         extra.append(Reason("commercial_interest", "direct", m.group(0).strip(), doc.sentence_of(m.start()).snippet(), w))
-    marks = _MARKS.findall(doc.text)
+    marks = _MARKS.findall(text) if ("™" in text or "®" in text or "(" in text) else []
     if marks:
         w = min(len(marks), 3) * 0.5
         direct += w
@@ -98,4 +102,7 @@ def assess_commercial(doc: Doc, *, publisher: str | None = None, satire: bool = 
         reasons.extend(r for r in extra if r.weight > 0)
     elif satire:
         reasons.append(Reason("commercial_interest", "none", "satire", doc.sentences[0].snippet(), 0.0))
+    else:
+        for h in doc.category("commercial.independent.")[:2]:
+            reasons.append(Reason("commercial_interest", "none", h.text, doc.sentence_of(h.start).snippet(), h.cue.weight))
     return CommercialResult(label, direct, indirect, independent, reasons)

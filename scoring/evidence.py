@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .model import EVIDENCE_STAGES, Reason
@@ -11,16 +14,20 @@ __all__ = ["EvidenceResult", "assess_evidence"]
 
 _RANK = {s: i for i, s in enumerate(EVIDENCE_STAGES)}
 _PREFIX = "evidence.stage."
+_IN_VITRO = _PREFIX + "in_vitro"
+_ANIMAL = _PREFIX + "animal"
 # A stage needs this much weighted support (a single clear cue in the opening is enough).
 THRESHOLD = 2.0
 # A title cue decides the stage only when specific (e.g. "in mice", "randomised", "case report").
 TITLE_THRESHOLD = 3.0
+TITLE_CUE = 2.0
 # A stronger stage wins over a better-supported weaker one only with this share of the top score.
 MIN_SHARE = 0.2
 # Multipliers for cues whose sentence is a plan/negation, or background on other studies.
 PLANNED = 0.1
 PLANNED_WITH_RESULTS = 0.6
 BACKGROUND = 0.4
+CITATION = 0.15
 ANIMAL_IN_DISH = 0.3
 
 
@@ -33,41 +40,102 @@ class EvidenceResult:
     support: dict[str, set[int]] = field(default_factory=dict)
 
 
-def _sentence_factor(doc: Doc, sent: Sentence) -> tuple[float, str | None, object]:
-    hits = doc.by_sentence.get(sent.index, ())
-    planning = [h for h in hits if h.cue.category in ("evidence.context.planning", "evidence.context.negation")]
+_PLANNING = frozenset(("evidence.context.planning", "evidence.context.negation"))
+_CONTEXT = frozenset(
+    ("evidence.context.planning", "evidence.context.negation", "evidence.context.citation", "evidence.context.background")
+)
+
+
+# Clause boundaries: context ("... are needed", "previously ...") binds within its clause,
+# so "There was no control group, and larger placebo-controlled trials are needed" keeps
+# its first clause as evidence.
+_CLAUSE = re.compile(r"[;:] |, (?:and|but|while|whereas|although|though|yet|so) | (?:but|whereas|although|though) ")
+
+
+def _context_factor(
+    hits: list, sent: Sentence, reports: Callable[[], bool] | None = None
+) -> tuple[float, str | None, object]:
+    """Multiplier for stage cues that share a clause with these context hits. `reports`
+    says whether the clause also reports results ("the trial, which will continue, showed")."""
+    if not hits:
+        return 1.0, None, None
+    planning = [h for h in hits if h.cue.category in _PLANNING]
     if planning:
         strongest = max(planning, key=lambda h: h.cue.weight)
-        results = any(h.cue.category == "evidence.context.results" and h.start > strongest.start for h in hits)
-        if results and strongest.cue.weight < 3:
+        if strongest.cue.weight < 3 and reports is not None and reports():
             return PLANNED_WITH_RESULTS, "planned", strongest
         return PLANNED, "planned", strongest
+    citation = [h for h in hits if h.cue.category == "evidence.context.citation"]
+    if citation and not sent.is_title:
+        return CITATION, "citation", citation[0]
     background = [h for h in hits if h.cue.category == "evidence.context.background"]
     if background:
         return BACKGROUND, "background", max(background, key=lambda h: h.cue.weight)
     return 1.0, None, None
 
 
-def assess_evidence(doc: Doc, *, satire: bool = False) -> EvidenceResult:
+def _factors(
+    doc: Doc, sent: Sentence, stage_hits: list, results: re.Pattern[str] | None
+) -> list[tuple[float, str | None, object]]:
+    """Context factor for each stage hit of a sentence. Plans and negations bind within
+    their clause; citations and background mentions colour the whole sentence."""
+    if not (doc.categories_at(sent.index) & _CONTEXT):
+        return [(1.0, None, None)] * len(stage_hits)
+    ctx = doc.cats_in(sent, "evidence.context.")
+    lower = doc.lower
+
+    def reports(start: int, end: int) -> Callable[[], bool]:
+        return lambda: results is not None and results.search(lower, start, end) is not None
+
+    bounds = [m.end() for m in _CLAUSE.finditer(lower, sent.start, sent.end)]
+    if not bounds or not any(h.cue.category in _PLANNING for h in ctx):
+        f = _context_factor(ctx, sent, reports(sent.start, sent.end))
+        return [f] * len(stage_hits)
+    sentence_wide = [h for h in ctx if h.cue.category not in _PLANNING]
+    by_clause: dict[int, list] = {}
+    for h in ctx:
+        if h.cue.category in _PLANNING:
+            by_clause.setdefault(bisect.bisect_right(bounds, h.start), []).append(h)
+    edges = [sent.start, *bounds, sent.end]
+    cache: dict[int, tuple[float, str | None, object]] = {}
+    out = []
+    for h in stage_hits:
+        k = bisect.bisect_right(bounds, h.start)
+        if k not in cache:
+            clause = by_clause.get(k)
+            if clause:
+                cache[k] = _context_factor(clause, sent, reports(edges[k], edges[k + 1]))
+            else:
+                cache[k] = _context_factor(sentence_wide, sent)
+        out.append(cache[k])
+    return out
+
+
+def assess_evidence(
+    doc: Doc, *, satire: bool = False, registry: bool = False, results: re.Pattern[str] | None = None
+) -> EvidenceResult:
+    """`results` matches words that report results (lexicons/evidence.toml results_words)."""
     scores = {s: 0.0 for s in EVIDENCE_STAGES}
     best: dict[str, tuple[float, object, Sentence]] = {}
     support: dict[str, set[int]] = {}
     title_scores: dict[str, float] = {}
     discounted: list[tuple[float, object, Sentence, object]] = []
     planned: dict[str, float] = {}
-    for sent in doc.sentences:
-        stage_hits = doc.cats_in(sent, _PREFIX)
-        if not stage_hits:
-            continue
-        factor, why, ctx = _sentence_factor(doc, sent)
-        has_dish = any(
-            h.cue.category == _PREFIX + "in_vitro" and h.cue.weight >= 2.5 for h in stage_hits
-        )
-        explicit_animal = any(
-            h.cue.category == _PREFIX + "animal" and h.cue.weight >= 3 for h in stage_hits
-        )
-        seen: set[tuple[str, str]] = set()
+    counted: dict[str, list[tuple[float, object, Sentence]]] = {}
+    grouped: dict[int, list] = {}
+    for h in doc.category(_PREFIX):
+        grouped.setdefault(doc.sentence_of(h.start).index, []).append(h)
+    for si, stage_hits in grouped.items():
+        sent = doc.sentences[si]
+        factors = _factors(doc, sent, stage_hits, results)
+        has_dish = explicit_animal = False
         for h in stage_hits:
+            if h.cue.category == _IN_VITRO and h.cue.weight >= 2.5:
+                has_dish = True
+            elif h.cue.category == _ANIMAL and h.cue.weight >= 3:
+                explicit_animal = True
+        seen: set[tuple[str, str]] = set()
+        for h, (factor, why, ctx) in zip(stage_hits, factors):
             stage = h.cue.category[len(_PREFIX):]
             key = (stage, h.text)
             if key in seen:  # the same words twice in one sentence count once
@@ -82,13 +150,15 @@ def assess_evidence(doc: Doc, *, satire: bool = False) -> EvidenceResult:
                     planned[stage] = planned.get(stage, 0.0) + h.cue.weight * sent.weight
             scores[stage] += w
             support.setdefault(stage, set()).add(sent.index)
-            if sent.is_title:
+            if sent.is_title and h.cue.weight >= TITLE_CUE:
                 title_scores[stage] = title_scores.get(stage, 0.0) + w
             if stage not in best or w > best[stage][0]:
                 best[stage] = (w, h, sent)
+            counted.setdefault(stage, []).append((w, h, sent))
 
     reasons: list[Reason] = []
-    if satire:
+    registry_plan = registry and not doc.category("evidence.context.registry_results")
+    if satire or registry_plan:
         stage = "none"
     else:
         # An item mostly about a planned or enrolling study: what is left is its description.
@@ -98,10 +168,7 @@ def assess_evidence(doc: Doc, *, satire: bool = False) -> EvidenceResult:
         stage = _decide(scores, title_scores)
     if stage != "none" and stage in best:
         # the decisive stage's strongest cues first
-        picked = sorted(
-            ((w, h, s) for (w, h, s) in _all_hits(doc, stage)),
-            key=lambda t: -t[0],
-        )[:3]
+        picked = sorted(counted.get(stage, ()), key=lambda t: -t[0])[:3]
         for w, h, s in picked:
             reasons.append(Reason("evidence_stage", stage, h.text, s.snippet(), w))
     if stage == "none":
@@ -109,6 +176,8 @@ def assess_evidence(doc: Doc, *, satire: bool = False) -> EvidenceResult:
             reasons.append(Reason("evidence_stage", "none", ctx.text, s.snippet(), round(w, 2)))
         if satire:
             reasons.append(Reason("evidence_stage", "none", "satire", doc.sentences[0].snippet(), 0.0))
+        elif registry_plan:
+            reasons.append(Reason("evidence_stage", "none", "registry record without results", "", 0.0))
     # the runner-up stage, so a reader sees what else was considered
     others = [s for s in EVIDENCE_STAGES if s not in (stage, "none") and scores[s] >= THRESHOLD and s in best]
     if others:
@@ -116,13 +185,6 @@ def assess_evidence(doc: Doc, *, satire: bool = False) -> EvidenceResult:
         w, h, s = best[other]
         reasons.append(Reason("evidence_stage", other, h.text, s.snippet(), -round(w, 2)))
     return EvidenceResult(stage=stage, scores=scores, reasons=reasons, support=support)
-
-
-def _all_hits(doc: Doc, stage: str):
-    for sent in doc.sentences:
-        factor, _, _ = _sentence_factor(doc, sent)
-        for h in doc.cats_in(sent, _PREFIX + stage):
-            yield h.cue.weight * sent.weight * factor, h, sent
 
 
 def _decide(scores: dict[str, float], title_scores: dict[str, float]) -> str:

@@ -17,20 +17,26 @@ STAGE_FACTOR = {
     "in_vitro": 1.5,
     "animal": 1.4,
     "human_anecdote": 1.3,
-    "human_uncontrolled": 1.0,
-    "human_rct": 0.75,
-    "meta_analysis": 0.5,
+    "human_uncontrolled": 1.1,
+    "human_rct": 0.9,
+    "meta_analysis": 0.6,
 }
 PRECLINICAL = {"in_vitro", "animal"}
-MEDIUM_AT = 30
+MEDIUM_AT = 27
 HIGH_AT = 57
 # Selling with no study behind the claims is itself an overstatement.
 UNSUPPORTED_OFFER = 3.0
+PROMOTED_TESTIMONIAL = 2.5
+IMPLIED_FLOOR = 3.0
 CAVEAT_RATE = 0.45
 SAME_SENTENCE = 0.4
 CAVEATED_SENTENCE = 0.6
 SCEPTIC_DOC = 4.0
 MAX_REPEAT = 2
+_SCEPTIC = "hype.sceptic.cues"
+_NEGATED = "hype.caveat.negated"
+_STRONG_CAVEAT = "hype.caveat.strong"
+_PLANNING = "evidence.context.planning"
 
 
 @dataclass
@@ -57,14 +63,17 @@ def assess_hype(
 
     claim = 0.0
     testimonial = 0.0
-    reasons: list[tuple[float, Reason]] = []
+    reasons: list[tuple[float, str, object]] = []
     counts: dict[str, int] = {}
     per_sentence: dict[int, list[float]] = {}
+    implied = 0.0
     for h in doc.category("hype.claim."):
         sub = h.cue.category.rsplit(".", 1)[-1]
         if sub == "human_benefit":
             continue
         if sub == "efficacy" and stage not in ("none", "human_anecdote"):
+            continue
+        if sub == "implied" and stage not in PRECLINICAL:
             continue
         n = counts.get(h.text, 0)
         if n >= MAX_REPEAT:
@@ -72,33 +81,39 @@ def assess_hype(
         counts[h.text] = n + 1
         sent = doc.sentence_of(h.start)
         w = h.cue.weight * sent.weight * (1.0 if n == 0 else 0.5)
-        hits_here = doc.by_sentence.get(sent.index, ())
+        cats_here = doc.categories_at(sent.index)
         if doc_sceptic:
             w *= 0.1  # a debunking piece quotes claims, it does not make them
-        elif any(x.cue.category.startswith("hype.sceptic.") for x in hits_here):
+        elif _SCEPTIC in cats_here:
             w *= 0.2
         elif _in_quotes(doc, sent, h.start):
             w *= 0.6
-        if any(x.cue.category == "hype.caveat.negated" for x in hits_here):
+        if _NEGATED in cats_here:
             w *= 0.15  # the claim is denied in its own sentence
         if sub == "testimonial":
             w *= 1.5 if stage in ("human_anecdote", "none") else 0.7
             testimonial += w
-            reasons.append((w, Reason("hype", "", h.text, sent.snippet(), w)))
+            reasons.append((w, h.text, sent))
             continue
         w *= factor
+        if sub == "timeline" and _PLANNING in cats_here:
+            w *= 0.3  # a study's schedule, not a promise to readers
         # Human benefit claimed from cells or mice, in a sentence that does not say so.
         if stage in PRECLINICAL and sub in ("cure", "superlative", "timeline", "proof") and sent.index not in preclinical_sents:
             w *= 1.3
         per_sentence.setdefault(sent.index, []).append(w)
-        reasons.append((w, Reason("hype", "", h.text, sent.snippet(), w)))
+        reasons.append((w, h.text, sent))
+        if sub == "implied":
+            implied += w
 
     # Within a sentence, claims pile up with diminishing weight; a caveat in the same
     # sentence ("…, though larger studies are needed") tempers them.
     for idx, ws in per_sentence.items():
         top = max(ws)
         c = top + SAME_SENTENCE * (sum(ws) - top)
-        if any(x.cue.category == "hype.caveat.strong" and x.cue.weight >= 2 for x in doc.by_sentence.get(idx, ())):
+        if _STRONG_CAVEAT in doc.categories_at(idx) and any(
+            x.cue.weight >= 2 for x in doc.cats_in(doc.sentences[idx], _STRONG_CAVEAT)
+        ):
             c *= CAVEATED_SENTENCE
         claim += c
 
@@ -112,8 +127,10 @@ def assess_hype(
         sent = doc.sentence_of(h.start)
         w = h.cue.weight * (1.0 if n == 0 else 0.5) * min(sent.weight, 1.5)
         caveat += w
-        reasons.append((-w, Reason("hype", "", h.text, sent.snippet(), -w)))
+        reasons.append((-w, h.text, sent))
 
+    if commercial != "none":
+        testimonial *= PROMOTED_TESTIMONIAL  # a testimonial on a page that sells is offered as proof
     raw = claim + testimonial - CAVEAT_RATE * caveat
     offer = commercial == "direct" and stage in ("none", "human_anecdote") and claim + testimonial > 0
     if offer:
@@ -122,6 +139,9 @@ def assess_hype(
     score = 8.0 + score * 0.92
     if satire:
         score = max(score, 85.0)
+    if implied >= IMPLIED_FLOOR:
+        # Human benefit implied from cells or mice is an overstatement even when caveated.
+        score = max(score, float(MEDIUM_AT))
     score_i = int(round(min(max(score, 0.0), 100.0)))
     label = "high" if score_i >= HIGH_AT else "medium" if score_i >= MEDIUM_AT else "low"
 
@@ -130,15 +150,15 @@ def assess_hype(
         out.append(Reason("hype", label, "commercial claim without a study", doc.sentences[0].snippet(), UNSUPPORTED_OFFER))
     if satire:
         out.append(Reason("hype", "high", "satire", doc.sentences[0].snippet(), 0.0))
-    pos = sorted((r for w, r in reasons if w > 0), key=lambda r: -r.weight)
-    neg = sorted((r for w, r in reasons if w < 0), key=lambda r: r.weight)
+    pos = sorted((r for r in reasons if r[0] > 0), key=lambda r: -r[0])
+    neg = sorted((r for r in reasons if r[0] < 0), key=lambda r: r[0])
     seen: set[str] = set()
     picked: list[Reason] = []
-    for r in (pos if label != "low" else []) + neg + (pos if label == "low" else []):
-        if r.cue in seen:
+    for w, cue, sent in (pos if label != "low" else []) + neg + (pos if label == "low" else []):
+        if cue in seen:
             continue
-        seen.add(r.cue)
-        picked.append(Reason("hype", label, r.cue, r.snippet, round(r.weight, 2)))
+        seen.add(cue)
+        picked.append(Reason("hype", label, cue, sent.snippet(), round(w, 2)))
         if len(picked) == 5:
             break
     out.extend(picked)

@@ -7,6 +7,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 __all__ = [
     "RULES_VERSION",
@@ -17,6 +18,7 @@ __all__ = [
     "Lexicons",
     "load_lexicons",
     "compute_version",
+    "RULE_MODULES",
 ]
 
 #: Bump whenever the rules in scoring/*.py change meaning (the lexicon bytes are hashed too).
@@ -24,40 +26,87 @@ RULES_VERSION = "1.0"
 
 LEXICON_DIR = Path(__file__).parent / "lexicons"
 
-_LEADING_WORD = re.compile(r"[a-z0-9]+")
-_TOKEN = re.compile(r"[a-z0-9]+")
-_DIGIT_KEY = "#digit"
+# Closes a cue: after a word character the next must not be one ("mice" not "micellar");
+# after punctuation ("dateline:", "100%") anything may follow.
+_END = r"(?:(?<=\w)(?!\w)|(?<!\w))"
+_META = set("()[]{}?*+|.^$\\")
+# Overlapping cues collapse within a stage ("evidence.stage.animal"), a treatment, or a whole
+# family of commercial or relevance cues ("book a consultation" swallows "consultation").
+_FAMILY_GROUPS = ("commercial.", "relevance.")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cue:
     """One lexicon entry: a lower-case regex anchored at a word start, a category and a weight."""
 
-    category: str  # e.g. "stage.animal", "hype.claim", "treatment"
+    category: str  # e.g. "evidence.stage.animal", "hype.claim.cure", "treatment"
     pattern: str
     weight: float
     value: str = ""  # e.g. the canonical treatment name
+    cap: int = field(default=0, compare=False)  # at most this many hits per text (0: all)
+    # "hype.claim.cure" -> ("hype.", "hype.claim.", "hype.claim.cure"): the keys Doc indexes it by.
+    prefixes: tuple[str, ...] = field(default=(), compare=False)
+    # Overlapping hits with the same group collapse to one (see Matcher.find).
+    group: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.prefixes:
+            parts = self.category.split(".")
+            keys = tuple(".".join(parts[:i]) + "." for i in range(1, len(parts))) + (self.category,)
+            object.__setattr__(self, "prefixes", keys)
+        if not self.group:
+            if self.value:
+                group = "treatment:" + self.value
+            elif self.category.startswith(_FAMILY_GROUPS):
+                group = self.category.rsplit(".", 1)[0]
+            else:
+                group = self.category
+            object.__setattr__(self, "group", group)
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     cue: Cue
     start: int
     end: int
     text: str  # the matched text (lower case)
 
 
-def _expand_leading_group(pattern: str) -> list[str]:
-    """'(?:a|the )?dish' -> ['a dish', 'the dish', 'dish']: the index needs a literal start."""
-    if not pattern.startswith("(?:"):
-        return [pattern]
-    depth, alts, cur = 0, [], []
-    i = 3
+_new_hit = tuple.__new__  # C-level construction of the Hit named tuple (hot path)
+
+
+def _literal_end(pattern: str) -> int:
+    """Index where the pattern's leading literal text ends."""
+    i = 0
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
-            cur.append(pattern[i : i + 2])
-            i += 2
+            nxt = pattern[i + 1 : i + 2]
+            if nxt and not nxt.isalnum():
+                i += 2
+                continue
+            return i
+        if ch in _META:
+            return i
+        i += 1
+    return i
+
+
+def _expand_once(pattern: str) -> list[str] | None:
+    """Distribute the group right after the literal start: 'in (?:a|the) lab' -> 'in a lab', 'in the lab'."""
+    i = _literal_end(pattern)
+    if i and pattern.startswith("\\d+", i):
+        return [pattern[:i] + digit + "\\d*" + pattern[i + 3 :] for digit in "0123456789"]
+    if i and pattern.startswith("\\d", i):
+        return [pattern[:i] + digit + pattern[i + 2 :] for digit in "0123456789"]
+    if not pattern.startswith("(?:", i):
+        return None
+    depth, alts, cur = 0, [], []
+    j = i + 3
+    while j < len(pattern):
+        ch = pattern[j]
+        if ch == "\\":
+            cur.append(pattern[j : j + 2])
+            j += 2
             continue
         if ch == "(":
             depth += 1
@@ -68,81 +117,203 @@ def _expand_leading_group(pattern: str) -> list[str]:
         elif ch == "|" and depth == 0:
             alts.append("".join(cur))
             cur = []
-            i += 1
+            j += 1
             continue
         cur.append(ch)
-        i += 1
+        j += 1
     else:
         raise ValueError(f"lexicon cue {pattern!r}: unbalanced parenthesis")
     alts.append("".join(cur))
-    rest = pattern[i + 1 :]
+    rest = pattern[j + 1 :]
+    if rest[:1] in ("*", "+", "{"):
+        return None
     if rest.startswith("?"):
+        if rest.startswith("??"):
+            return None
         rest = rest[1:]
         alts.append("")
+    return [pattern[:i] + alt + rest for alt in alts]
+
+
+def _expand_leading_group(pattern: str, limit: int = 40) -> list[str]:
+    """Spell out leading alternations so every pattern starts with as much literal text as
+    possible ('(?:a |the )?dish' -> 'a dish', 'the dish', 'dish'): the index needs a literal
+    start, and longer literal starts mean fewer regex tries."""
+    done: list[str] = []
+    todo = [pattern]
+    while todo:
+        p = todo.pop(0)
+        more = _expand_once(p)
+        if more is None or len(done) + len(todo) + len(more) > limit:
+            if _literal_end(p) == 0 and p.startswith("(?:"):
+                if more is None:
+                    raise ValueError(f"lexicon cue {pattern!r}: cannot find a literal start")
+                todo = more + todo  # a literal start is required whatever the count
+                continue
+            done.append(p)
+        else:
+            todo = more + todo
+    return done
+
+
+def _literal_prefix(pattern: str) -> str:
+    """The literal characters a pattern must start with ('in mice' -> 'in mice', 'randomi[sz]' -> 'randomi')."""
     out: list[str] = []
-    for alt in alts:
-        out.extend(_expand_leading_group(alt + rest))
-    return out
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            nxt = pattern[i + 1 : i + 2]
+            if nxt and not nxt.isalnum():
+                out.append(nxt)
+                i += 2
+                continue
+            break
+        if ch in _META:
+            break
+        out.append(ch)
+        i += 1
+    if i < len(pattern) and pattern[i] in "?*{" and out:
+        out.pop()  # the last literal is optional
+    return "".join(out)
+
+
+def _trie_regex(prefixes: set[str], word_final: set[str] = frozenset()) -> re.Pattern[str]:
+    """Matches the character before a word start where a prefix begins; group 1 is the
+    longest such prefix. Prefixes in `word_final` (those of plain-word cues only) must
+    also end the word, so "fin" does not stop at every "finding"."""
+    trie: dict = {}
+    for p in prefixes:
+        node = trie
+        for ch in p:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict, path: str) -> str:
+        alts = [re.escape(ch) + emit(child, path + ch) for ch, child in sorted(node.items()) if ch]
+        inner = "" if not alts else alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if "" not in node:
+            return inner
+        if path in word_final:
+            end = "(?![a-z0-9_])"
+            return "(?:" + inner + "|" + end + ")" if inner else end
+        return "(?:" + inner + ")?" if inner else ""  # greedy: prefer the longer prefix
+
+    # Anchored on the character before the word (the caller prepends a space): a plain
+    # character class lets the regex engine skip through words at C speed.
+    return re.compile(r"[^a-z0-9_\u00c0-\u024f](?=(" + emit(trie, "") + "))")
 
 
 @dataclass
 class Matcher:
-    """Word-start index over many cue regexes: each token is looked up by its first
-    three letters and only the few candidate regexes are tried, anchored at the token.
-    This keeps scoring linear in the text length whatever the lexicon size."""
+    """Finds every lexicon cue in a text in one pass. Each cue regex starts with literal
+    text (group alternatives are spelled out, numbers indexed by leading digit); a single
+    trie regex over those literal starts finds, at C speed, the word starts where some cue
+    may match, and only the cues admitted by the longest matching start are tried there.
+    Plain-text cues need no regex at all. Cost grows with the text, hardly with the lexicon."""
 
-    _index: dict[str, list[tuple[re.Pattern[str], Cue]]] = field(default_factory=dict)
+    _index: dict[str, list[tuple[str, str, Cue]]] = field(default_factory=dict)
+    _trie: re.Pattern[str] | None = None
+    _by_prefix: dict[str, list[tuple[re.Pattern[str] | None, Cue, str, int, bool]]] = field(default_factory=dict)
 
     def add(self, cue: Cue) -> None:
         for pattern in _expand_leading_group(cue.pattern.strip().lower()):
-            self._add(cue, pattern)
+            if pattern.startswith("\\d"):
+                # a number: index it under each leading digit like any other literal start
+                plus = pattern.startswith("\\d+")
+                for digit in "0123456789":
+                    self._add(cue, digit + ("\\d*" + pattern[3:] if plus else pattern[2:]))
+            else:
+                self._add(cue, pattern)
 
     def _add(self, cue: Cue, pattern: str) -> None:
-        if pattern.startswith("\\d"):
-            self._insert(_DIGIT_KEY, pattern, cue)
-            return
-        lead = _LEADING_WORD.match(pattern)
-        if lead is None:
-            raise ValueError(f"lexicon cue {cue.pattern!r} ({cue.category}) must start with a letter or digit")
-        word = lead.group(0)
-        rest = pattern[lead.end():]
-        if len(word) < 3 and rest[:1].isalnum():
-            raise ValueError(f"lexicon cue {cue.pattern!r}: leading word must be complete or ≥3 characters")
-        # A regex metacharacter right after a short leading word (e.g. "in[a-z]") would break the index.
-        if len(word) < 3 and rest and rest[0] not in " -'\\(":
-            raise ValueError(f"lexicon cue {cue.pattern!r}: unsupported character after short leading word")
-        keys = {word[:3]}
-        if rest[:1] in {"?", "*", "{"}:
-            # a quantifier on the last letter: the token may also end before it ("ads?" matches "ad")
-            keys.add(word[:-1][:3])
-        for key in keys:
-            if key:
-                self._insert(key, pattern, cue)
+        prefix = _literal_prefix(pattern)
+        if not prefix or not (prefix[0].isalnum()):
+            raise ValueError(
+                f"lexicon cue {cue.pattern!r} ({cue.category}) must start with a letter or digit "
+                "(or a group of alternatives that each do)"
+            )
+        self._insert(prefix, pattern, cue)
 
-    def _insert(self, key: str, pattern: str, cue: Cue) -> None:
-        compiled = re.compile(pattern + (r"\b" if not pattern.endswith((r"\b", "$")) else ""))
+    def _insert(self, prefix: str, pattern: str, cue: Cue) -> None:
+        full = pattern + ("" if pattern.endswith((r"\b", "$")) else _END)
+        compiled = re.compile(full)
         if compiled.groups:
             raise ValueError(f"lexicon cue {cue.pattern!r}: use (?:...) instead of capturing groups")
-        self._index.setdefault(key, []).append((compiled, cue))
+        self._index.setdefault(prefix, []).append((pattern, full, cue))
+        self._trie = None
+
+    def compile(self) -> None:
+        """A trie regex over the cues' literal prefixes, and per prefix the cues it admits.
+        Cues that are plain text need no regex at all once the trie has matched them."""
+        by_prefix: dict[str, list[tuple[re.Pattern[str] | None, Cue, str, int, bool]]] = {}
+        seen: set[tuple[str, Cue]] = set()
+        for entries in self._index.values():
+            for pattern, full, cue in entries:
+                if (full, cue) in seen:
+                    continue
+                seen.add((full, cue))
+                prefix = _literal_prefix(pattern)
+                target = by_prefix.setdefault(prefix, [])
+                if _literal_end(pattern) == len(pattern):
+                    word_end = prefix[-1].isalnum() or prefix[-1] == "_"
+                    target.append((None, cue, prefix, len(prefix), word_end))
+                else:
+                    target.append((re.compile(full), cue, "", 0, False))
+        # A position whose longest matching literal prefix is P admits every cue whose prefix is a prefix of P.
+        self._by_prefix = {
+            p: [item for k in range(1, len(p) + 1) for item in by_prefix.get(p[:k], ())] for p in by_prefix
+        }
+        word_final = {
+            p for p, items in by_prefix.items() if all(regex is None and word_end for regex, _, _, _, word_end in items)
+        }
+        self._trie = _trie_regex(set(by_prefix), word_final)
 
     def find(self, text: str) -> list[Hit]:
-        """All cue matches in lower-case `text`, at word starts, in order of position."""
+        """All cue matches in lower-case `text`, at word starts, in order of position.
+        Overlapping hits of one group ("mice" inside "in mice", "consultation" inside "book a
+        consultation") collapse to one: the heavier cue wins, the longer on a tie."""
+        if self._trie is None:
+            self.compile()
         hits: list[Hit] = []
-        index = self._index
-        for tok in _TOKEN.finditer(text):
-            start = tok.start()
-            if start and text[start - 1].isalnum():
-                continue  # not a word start (e.g. after an accented letter)
-            word = tok.group(0)
-            cands = index.get(word[:3])
-            if word[0].isdigit():
-                cands = (cands or []) + index.get(_DIGIT_KEY, [])
-            if not cands:
-                continue
-            for regex, cue in cands:
-                m = regex.match(text, start)
-                if m is not None:
-                    hits.append(Hit(cue, start, m.end(), m.group(0)))
+        by_prefix = self._by_prefix
+        size = len(text)
+        capped: dict[int, int] = {}
+        last: dict[str, int] = {}
+        # One C-level scan finds each word start where a cue's literal prefix occurs (the
+        # longest such prefix is captured); only the cues that prefix admits are tried there.
+        for pos in self._trie.finditer(" " + text):
+            start = pos.start()  # = the word's index in `text` (one space was prepended)
+            for regex, cue, lit, n, word_end in by_prefix[pos.group(1)]:
+                if cue.cap:
+                    seen = capped.get(id(cue), 0)
+                    if seen >= cue.cap:
+                        continue
+                    capped[id(cue)] = seen + 1
+                if regex is None:
+                    end = start + n
+                    if word_end and end < size:
+                        c = text[end]
+                        if c.isalnum() or c == "_":
+                            continue
+                    hit = _new_hit(Hit, (cue, start, end, lit))
+                else:
+                    m = regex.match(text, start)
+                    if m is None:
+                        continue
+                    end = m.end()
+                    hit = _new_hit(Hit, (cue, start, end, m.group()))
+                group = cue.group
+                i = last.get(group)
+                if i is not None:
+                    kept = hits[i]
+                    if start < kept.end:  # overlaps the kept hit of its group
+                        kw = kept.cue.weight
+                        if cue.weight > kw or (cue.weight == kw and end - start > kept.end - kept.start):
+                            hits[i] = hit
+                        continue
+                last[group] = len(hits)
+                hits.append(hit)
         return hits
 
 
@@ -153,22 +324,33 @@ class Lexicons:
     version: str
 
 
-def _iter_cues(name: str, table: dict, prefix: str = ""):
+def _iter_cues(name: str, table: dict, prefix: str = "", cap: int = 0):
     """Walk a lexicon table: every list of [pattern, weight] pairs becomes cues named by its path."""
     for key, val in table.items():
         path = f"{prefix}.{key}" if prefix else key
         if isinstance(val, dict):
-            yield from _iter_cues(name, val, path)
+            yield from _iter_cues(name, val, path, cap)
         elif isinstance(val, list) and val and all(isinstance(x, list) for x in val):
             for entry in val:
                 if len(entry) != 2 or not isinstance(entry[0], str) or not isinstance(entry[1], (int, float)):
                     raise ValueError(f"lexicons/{name}.toml {path}: entries must be [pattern, weight], got {entry!r}")
-                yield Cue(f"{name}.{path}", entry[0], float(entry[1]))
+                yield Cue(f"{name}.{path}", entry[0], float(entry[1]), cap=cap)
+
+
+#: The modules whose code is the rules: their source is hashed into SCORING_VERSION too,
+#: so a rule change re-scores stored items even if RULES_VERSION is not bumped.
+RULE_MODULES = ("lexicon", "text", "evidence", "commercial", "hype", "relevance", "treatments", "scorer", "model")
 
 
 def compute_version(directory: Path = LEXICON_DIR, rules_version: str = RULES_VERSION) -> str:
-    """'<rules>+<sha256[:10]>' over the rules version and every lexicon file's name and bytes."""
-    h = hashlib.sha256(rules_version.encode())
+    """'<rules>+<sha256[:10]>' over the rules version, the rule modules' source and every
+    lexicon file's name and bytes: it changes whenever rules or lexicons change."""
+    h = hashlib.sha256(rules_version.encode() + b"\0")
+    here = Path(__file__).parent
+    for name in RULE_MODULES:
+        path = here / f"{name}.py"
+        if path.exists():
+            h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     for path in sorted(directory.glob("*.toml")):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return f"{rules_version}+{h.hexdigest()[:10]}"
@@ -188,6 +370,10 @@ def load_lexicons(directory: Path = LEXICON_DIR) -> Lexicons:
                     matcher.add(Cue("treatment", syn, float(spec.get("weight", 1.0)), canonical))
                 matcher.add(Cue("treatment", re.escape(canonical), float(spec.get("weight", 1.0)), canonical))
             continue
-        for cue in _iter_cues(name, table):
+        cap = table.get("max_hits_per_cue", 0)
+        if not isinstance(cap, int) or cap < 0:
+            raise ValueError(f"lexicons/{name}.toml: max_hits_per_cue must be a non-negative integer")
+        for cue in _iter_cues(name, table, cap=cap):
             matcher.add(cue)
+    matcher.compile()  # build the trie now: lexicon errors surface at load, not mid-run
     return Lexicons(data=data, matcher=matcher, version=compute_version(directory))

@@ -9,8 +9,8 @@ from .text import Doc
 
 __all__ = ["RelevanceResult", "assess_relevance"]
 
-RELEVANT_AT = 7.0
-MAX_REPEAT = 4
+RELEVANT_AT = 6.0
+TITLE_CORE = 2.5
 
 
 @dataclass
@@ -22,19 +22,16 @@ class RelevanceResult:
 
 def assess_relevance(doc: Doc, *, treatment_score: float = 0.0) -> RelevanceResult:
     score = 0.0
-    counts: dict[str, int] = {}
     best: list[tuple[float, object]] = []
-    for h in doc.category("relevance."):
-        n = counts.get(h.cue.pattern, 0)
-        if n >= MAX_REPEAT:
-            continue
-        counts[h.cue.pattern] = n + 1
+    for h in doc.category("relevance."):  # at most max_hits_per_cue per cue (relevance.toml)
         sent = doc.sentence_of(h.start)
         w = h.cue.weight * sent.weight
         score += w
         best.append((w, h))
     score += treatment_score
-    relevant = score >= RELEVANT_AT
+    # A headline naming the condition (not just "hair") makes the item about it.
+    title_core = any(h.cue.weight >= TITLE_CORE and doc.sentence_of(h.start).is_title for _, h in best)
+    relevant = score >= RELEVANT_AT or title_core
     reasons: list[Reason] = []
     seen: set[str] = set()
     for w, h in sorted(best, key=lambda t: -t[0]):

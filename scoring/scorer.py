@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .commercial import assess_commercial
 from .evidence import assess_evidence
 from .hype import assess_hype
@@ -22,6 +24,8 @@ class Scorer:
     def __init__(self, lexicons: Lexicons | None = None) -> None:
         self.lexicons = lexicons or load_lexicons()
         self.version = self.lexicons.version
+        words = self.lexicons.data.get("evidence", {}).get("context", {}).get("results_words", [])
+        self.results_words = re.compile(r"\b(?:" + "|".join(words) + r")\b") if words else None
         self.parents: dict[str, list[str]] = {
             name: list(spec.get("also", []))
             for name, spec in self.lexicons.data.get("treatments", {}).get("treatment", {}).items()
@@ -41,8 +45,8 @@ class Scorer:
         satire = sum(h.cue.weight for h in satire_hits) >= SATIRE_AT
 
         treat = assess_treatments(doc, self.parents)
-        rel = assess_relevance(doc, treatment_score=min(sum(treat.weights.values()), 6.0))
-        ev = assess_evidence(doc, satire=satire)
+        rel = assess_relevance(doc, treatment_score=min(sum(treat.weights.values()), 4.0))
+        ev = assess_evidence(doc, satire=satire, registry=publisher == "registry", results=self.results_words)
         com = assess_commercial(doc, publisher=publisher, satire=satire)
         hype = assess_hype(doc, stage=ev.stage, stage_support=ev.support, commercial=com.label, satire=satire)
 
@@ -57,6 +61,16 @@ class Scorer:
         treatments = treat.names if rel.relevant else []
         if rel.relevant:
             reasons.extend(treat.reasons)
+        # Every label carries at least one reason, even when it is the absence of cues.
+        present = {r.dimension for r in reasons}
+        for dimension, label, why in (
+            ("relevant", "false", "no hair-loss terms"),
+            ("evidence_stage", ev.stage, "no study described"),
+            ("commercial_interest", com.label, "no offer, price, company or promotional language"),
+            ("hype", hype.label, "no strong claims"),
+        ):
+            if dimension not in present:
+                reasons.append(Reason(dimension, label, why, "", 0.0))
         return Score(
             relevant=rel.relevant,
             evidence_stage=ev.stage,

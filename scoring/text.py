@@ -8,28 +8,38 @@ from dataclasses import dataclass, field
 
 from .lexicon import Hit, Matcher
 
-__all__ = ["Sentence", "Doc", "build_doc", "position_weight"]
+__all__ = ["Sentence", "Sentences", "Doc", "build_doc", "position_weight"]
 
-_TRANSLATE = str.maketrans(
-    {
-        "\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'",
-        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
-        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u00ad": "",
-        "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u200b": "",
-    }
+# Typographic characters mapped to plain ones before matching ("" deletes).
+_REPLACE = (
+    ("\u2018", "'"), ("\u2019", "'"), ("\u201b", "'"), ("\u2032", "'"),
+    ("\u201c", '"'), ("\u201d", '"'), ("\u201e", '"'), ("\u00ab", '"'), ("\u00bb", '"'),
+    ("\u2010", "-"), ("\u2011", "-"), ("\u2012", "-"), ("\u00ad", ""),
+    ("\u00a0", " "), ("\u202f", " "), ("\u2009", " "), ("\u200b", ""),
 )
 
-# Sentence ends: ., ! or ? followed by space and a capital/digit/quote, or any line break
-# (feeds and pages put headings, bullets and paragraphs on their own lines).
-_SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9•\-])|\s*\n\s*")
-_SPACE = re.compile(r"[ \t\r\f\v]+")
+# Sentence ends: ., ! or ? followed by space and a capital, digit or quote; or a line
+# break (headings, bullets and paragraphs end there).
+_SENT_END = re.compile(
+    r"[.!?][\"')\]]*[ \t]+(?=[\"'(\[]?[A-Z0-9•\-\u00c0-\u00de\u0130\u0391-\u03a9\u0410-\u042f])|\n\s*"
+)
 # Common abbreviations that end with a period but do not end a sentence.
-_ABBREV = re.compile(r"(?:\b(?:dr|mr|mrs|ms|prof|vs|inc|corp|ltd|co|no|fig|et al|e\.g|i\.e|approx|u\.s|st|jr|sr)\.)$", re.I)
-
+_ABBREVIATIONS = frozenset(
+    "dr mr mrs ms prof vs inc corp ltd co no fig al e.g i.e approx u.s st jr sr "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+_SPACE = re.compile(r"[ \t\r\f\v]{2,}|[\t\r\f\v]")
 SNIPPET_CHARS = 200
+# Where a page's own text ends and its references, comments or author box begin.
+_TAIL_MARK = re.compile(
+    r"(?:references|bibliography|sources|citations|works cited|further reading|comments?|"
+    r"\d+ (?:thoughts|comments|responses|replies) on|leave a (?:reply|comment)|about the author|"
+    r"related (?:posts|articles|stories|reading)|you may also like|share this)\b"
+)
+TAIL_WEIGHT = 0.3
 
 
-@dataclass
+@dataclass(slots=True)
 class Sentence:
     index: int  # 0 is the title (when there is one)
     start: int  # offsets into Doc.lower
@@ -49,33 +59,77 @@ class Sentence:
         return cut + "…"
 
 
+class Sentences:
+    """The document's sentences, built on first access (most sentences carry no cue)."""
+
+    __slots__ = ("_text", "_spans", "_titled", "_made")
+
+    def __init__(self, text: str, spans: list[tuple[int, int, float]], titled: bool) -> None:
+        self._text = text
+        self._spans = spans
+        self._titled = titled
+        self._made: dict[int, Sentence] = {}
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def __getitem__(self, index: int) -> Sentence:
+        s = self._made.get(index)
+        if s is None:
+            if index < 0:
+                index += len(self._spans)
+            start, end, weight = self._spans[index]
+            s = Sentence(index, start, end, self._text[start:end], self._titled and index == 0, weight)
+            self._made[index] = s
+        return s
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self._spans)))
+
+
 @dataclass
 class Doc:
     title: str
     text: str  # title + "\n" + body, normalised
     lower: str
-    sentences: list[Sentence]
+    sentences: Sentences
     hits: list[Hit]
     _starts: list[int] = field(default_factory=list)
     by_sentence: dict[int, list[Hit]] = field(default_factory=dict)
-    by_category: dict[str, list[Hit]] = field(default_factory=dict)
+    by_category: dict[str, list[Hit]] = field(default_factory=dict)  # by every dot-prefix of the category
+    _pos2sent: dict[int, int] = field(default_factory=dict)
+    _sent_cache: dict[tuple[int, str], list[Hit]] = field(default_factory=dict)
+    _sent_cats: dict[int, set[str]] = field(default_factory=dict)
 
     def sentence_of(self, pos: int) -> Sentence:
-        return self.sentences[max(0, bisect.bisect_right(self._starts, pos) - 1)]
+        idx = self._pos2sent.get(pos)
+        if idx is None:
+            idx = max(0, bisect.bisect_right(self._starts, pos) - 1)
+        made = self.sentences._made.get(idx)
+        return made if made is not None else self.sentences[idx]
 
     def cats_in(self, sent: Sentence, prefix: str) -> list[Hit]:
-        return [h for h in self.by_sentence.get(sent.index, ()) if h.cue.category.startswith(prefix)]
+        key = (sent.index, prefix)
+        out = self._sent_cache.get(key)
+        if out is None:
+            out = [h for h in self.by_sentence.get(sent.index, ()) if h.cue.category.startswith(prefix)]
+            self._sent_cache[key] = out
+        return out
 
     def has(self, sent: Sentence, prefix: str) -> bool:
-        return any(h.cue.category.startswith(prefix) for h in self.by_sentence.get(sent.index, ()))
+        return bool(self.cats_in(sent, prefix))
+
+    def categories_at(self, index: int) -> set[str]:
+        """The categories of the cues found in sentence `index` (do not modify)."""
+        return self._sent_cats.get(index, _NO_CATS)
 
     def category(self, prefix: str) -> list[Hit]:
-        out: list[Hit] = []
-        for cat, hits in self.by_category.items():
-            if cat.startswith(prefix):
-                out.extend(hits)
-        out.sort(key=lambda h: h.start)
-        return out
+        """Hits whose category is `prefix` or starts with it at a dot ("hype.claim."), in text order."""
+        return self.by_category.get(prefix, _EMPTY)
+
+
+_EMPTY: list[Hit] = []
+_NO_CATS: frozenset[str] = frozenset()
 
 
 def position_weight(body_index: int) -> float:
@@ -89,17 +143,33 @@ def position_weight(body_index: int) -> float:
     return 0.8
 
 
+_POSITION_WEIGHTS = tuple(position_weight(i) for i in range(25))
+
+
 def normalise(s: str) -> str:
-    return s.translate(_TRANSLATE)
+    """Straighten quotes and hyphens, drop soft hyphens and zero-width spaces; collapse
+    runs of spaces and tabs (line breaks are kept: they end sentences)."""
+    if not s.isascii():
+        for old, new in _REPLACE:
+            if old in s:
+                s = s.replace(old, new)
+    if "  " in s or "\t" in s or "\r" in s or "\f" in s or "\v" in s:
+        s = _SPACE.sub(" ", s)
+    return s
 
 
 def _split(body: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
     for m in _SENT_END.finditer(body):
-        end = m.start()
-        if "\n" not in m.group(0) and _ABBREV.search(body, max(pos, end - 8), end):
-            continue
+        start = m.start()
+        mark = m.group()
+        if mark[0] == "\n":
+            end = start - 1 if start and body[start - 1] == " " else start
+        else:
+            if mark[0] == "." and body[max(pos, start - 6) : start].rsplit(" ", 1)[-1].lower() in _ABBREVIATIONS:
+                continue
+            end = start + len(mark.rstrip())
         if end > pos:
             spans.append((pos, end))
         pos = m.end()
@@ -108,49 +178,61 @@ def _split(body: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _dedupe(hits: list[Hit]) -> list[Hit]:
-    """Drop a hit contained in a longer hit of the same category ("mice" inside "in mice")."""
-    out: list[Hit] = []
-    last_end: dict[str, int] = {}
-    for h in sorted(hits, key=lambda h: (h.start, -(h.end - h.start), -h.cue.weight)):
-        cat = h.cue.category if h.cue.category != "treatment" else "treatment:" + h.cue.value
-        if last_end.get(cat, -1) >= h.end:
-            continue
-        last_end[cat] = max(last_end.get(cat, -1), h.end)
-        out.append(h)
-    return out
-
-
 def build_doc(title: str, body: str, matcher: Matcher) -> Doc:
-    title = _SPACE.sub(" ", normalise(title or "")).strip()
-    body = normalise(body or "")
-    body = _SPACE.sub(" ", body).strip()
+    """Normalise, split into weighted sentences (title first) and find every cue."""
+    title = normalise(title or "").strip()
+    body = normalise(body or "").strip()
     # Pages often repeat the title as the body's first line: drop the repeat.
     if title and body[: len(title) + 2].strip().lower().startswith(title.lower()):
         body = body[len(title):].lstrip(" \n:-")
     text = (title + "\n" + body) if title else body
     lower = text.lower()
-    sentences: list[Sentence] = []
+    if len(lower) != len(text):  # a few characters lengthen when lower-cased ("İ"): keep offsets aligned
+        lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    spans: list[tuple[int, int, float]] = []
     offset = 0
     if title:
-        sentences.append(Sentence(0, 0, len(title), title, True, 2.0))
+        spans.append((0, len(title), 2.0))
         offset = len(title) + 1
     bi = 0
+    tail = 1.0
+    weights = _POSITION_WEIGHTS
     for a, b in _split(body):
-        seg = body[a:b]
-        if not seg.strip(" -•*|>#"):
-            continue
-        sentences.append(
-            Sentence(len(sentences), offset + a, offset + b, seg, False, position_weight(bi))
-        )
+        if b - a < 80:
+            seg = body[a:b]
+            if not seg.strip(" -•*|>#"):
+                continue
+            if tail == 1.0 and _TAIL_MARK.match(seg.lower().lstrip(" -•*#")):
+                tail = TAIL_WEIGHT  # references, comments, author box: not the item's own voice
+        w = weights[bi] if bi < 25 else 0.8
+        spans.append((offset + a, offset + b, w * tail))
         bi += 1
-    if not sentences:
-        sentences.append(Sentence(0, 0, len(text), text, False, 1.0))
-    hits = _dedupe(matcher.find(lower))
+    if not spans:
+        spans.append((0, len(text), 1.0))
+    sentences = Sentences(text, spans, bool(title))
+    hits = matcher.find(lower)
     doc = Doc(title=title, text=text, lower=lower, sentences=sentences, hits=hits)
-    doc._starts = [s.start for s in sentences]
-    for h in hits:
-        s = doc.sentence_of(h.start)
-        doc.by_sentence.setdefault(s.index, []).append(h)
-        doc.by_category.setdefault(h.cue.category, []).append(h)
+    doc._starts = starts = [sp[0] for sp in spans]
+    by_sentence = doc.by_sentence
+    by_category = doc.by_category
+    pos2sent = doc._pos2sent
+    sent_cats = doc._sent_cats
+    si, last = 0, len(starts) - 1
+    for h in hits:  # hits and sentences are both in text order: walk them together
+        while si < last and starts[si + 1] <= h.start:
+            si += 1
+        pos2sent[h.start] = si
+        lst = by_sentence.get(si)
+        if lst is None:
+            by_sentence[si] = [h]
+            sent_cats[si] = {h.cue.category}
+        else:
+            lst.append(h)
+            sent_cats[si].add(h.cue.category)
+        for key in h.cue.prefixes:
+            lst = by_category.get(key)
+            if lst is None:
+                by_category[key] = [h]
+            else:
+                lst.append(h)
     return doc

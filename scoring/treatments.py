@@ -12,7 +12,7 @@ __all__ = ["TreatmentResult", "assess_treatments"]
 # A treatment is "about" the item when named in the title, or with this share of the most
 # discussed treatment's weight (background mentions of other drugs drop out).
 SHARE = 0.35
-MIN_WEIGHT = 1.4
+MIN_WEIGHT = 1.0
 
 
 @dataclass

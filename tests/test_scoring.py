@@ -54,6 +54,7 @@ EVIDENCE_CASES = [
     ("Oral minoxidil in women: a retrospective study", "We reviewed charts of 150 women treated in daily practice.", "human_uncontrolled", "retrospective"),
     ("Pilot study of microneedling", "Twenty patients were treated in an open-label pilot study and hair density rose from baseline.", "human_uncontrolled", "open-label"),
     ("Phase 3 results for topical antiandrogen", "In two randomized, double-blind trials the drug beat placebo on hair counts at week 24.", "human_rct", "randomized"),
+    ("3 months on topical fin", "I've been using topical fin for three months and my hairline seems to be filling in.", "human_anecdote", "i've been"),
     ("Laser cap trial", "Women were randomly assigned to an active device or a sham device; hair counts rose versus placebo-like sham.", "human_rct", "random"),
     ("Low-level laser therapy for pattern hair loss: a systematic review and meta-analysis", "We pooled eleven randomized controlled trials.", "meta_analysis", "meta-analysis"),
     ("Why hair loss happens", "Hair loss has many causes, from genes to stress, and dermatologists can help you find yours.", "none", ""),
@@ -85,12 +86,35 @@ def test_plans_and_negations_are_not_evidence(title, text, cue):
     _assert_cue(s, "evidence_stage", cue)
 
 
+def test_registry_record_without_results_is_not_evidence():
+    text = "A randomized, double-blind, placebo-controlled trial of a topical drug in men with androgenetic alopecia. Enrollment: 200 participants."
+    assert _score("Topical drug for hair loss", text, publisher="registry").evidence_stage == "none"
+    s = _score("Topical drug for hair loss", text + " Results posted: hair counts rose versus placebo.", publisher="registry")
+    assert s.evidence_stage == "human_rct"
+
+
+def test_pubmed_publication_type_is_metadata():
+    s = _score("Scalp cooling and hair loss", "Abstract text about chemotherapy-induced alopecia. Publication types: Journal Article, Randomized Controlled Trial.")
+    assert s.evidence_stage == "human_rct"
+    _assert_cue(s, "evidence_stage", "publication types")
+
+
 def test_attribution_binds_result_to_mice_not_humans():
     s = _score(
         "New molecule regrows hair",
         "The molecule restored hair growth in mice with alopecia. Finasteride, by contrast, was previously studied in randomized trials in men.",
     )
     assert s.evidence_stage == "animal"
+
+
+def test_plan_binds_within_its_clause():
+    s = _score(
+        "Pill regrows hair in alopecia areata",
+        "Twelve of 30 patients who took the pill regained most of their hair. "
+        "There was no control group, and larger placebo-controlled trials are needed.",
+    )
+    assert s.evidence_stage == "human_uncontrolled"
+    _assert_cue(s, "evidence_stage", "no control group")
 
 
 def test_headline_study_design_wins_over_background():
@@ -101,6 +125,27 @@ def test_headline_study_design_wins_over_background():
     assert s.evidence_stage == "human_anecdote"
 
 
+def test_reference_list_is_not_the_items_evidence():
+    s = _score(
+        "Fat-derived stem cells for hair loss",
+        "Stem cells from fat may help thinning hair, clinics say.\n"
+        "References\n"
+        "Smith J, Lee K, et al. Stem cell therapy for alopecia: a systematic review and meta-analysis. J Hair Sci. 2020.",
+    )
+    assert s.evidence_stage == "none"
+
+
+def test_comment_section_does_not_drive_the_labels():
+    s = _score(
+        "Gel regrows hair in mice",
+        "A gel regrew hair in mice within three weeks; it has not been tested in humans.\n"
+        "12 thoughts on this post\n"
+        "This is a miracle cure for baldness! It will end baldness forever!",
+    )
+    assert s.evidence_stage == "animal"
+    assert s.hype in ("low", "medium")
+
+
 # --- commercial interest --------------------------------------------------------------------
 
 COMMERCIAL_CASES = [
@@ -109,6 +154,8 @@ COMMERCIAL_CASES = [
     ("Laser helmet", "We offer the latest laser helmet for home use. Contact us for details.", "direct", "we offer"),
     ("Company reports topline data", "Acme Therapeutics (NASDAQ: ACME) today announced topline results. This press release contains forward-looking statements.", "direct", "forward-looking statements"),
     ("Hair drug developer shares jump", "The drugmaker said in a press release that shares rose after the company announced positive results; the CEO said sales could be large.", "indirect", "press release"),
+    ("Biotech reports hair data", "BOSTON--(BUSINESS WIRE)--A biotech developing a topical hair loss drug reported data from its study.", "direct", "business wire"),
+    ("University finds hair follicle switch", "Researchers at the university found a protein that wakes dormant follicles in mice, the university news office said. Story Source: Materials provided by the university. Note: content may be edited for style and length.", "indirect", "materials provided by"),
     ("Research news", "Dermatologists at a public hospital reviewed the evidence on hair loss treatments; none of the authors reported conflicts.", "none", ""),
 ]
 
@@ -150,6 +197,7 @@ HYPE_CASES = [
     ("Miracle serum regrows hair", "This miracle formula is clinically proven to regrow your hair in just 4 weeks, guaranteed.", "high", "guarantee"),
     ("Gel grows hair in mice", "In mice, a gel increased hair growth. The work is preliminary, has not been tested in humans, and more research is needed.", "low", "more research is needed"),
     ("Trial of topical drug in hair loss", "In a randomized placebo-controlled trial of 300 men, hair counts rose modestly compared with placebo; limitations include the short follow-up.", "low", "limitations"),
+    ("Stem cell discovery in hair follicles", "Researchers identified stem cells that drive hair regrowth in mice, a finding that could one day help people with hair loss. Human studies are years away.", "medium", "help people with hair loss"),
     ("Promising hope for balding men", "A breakthrough study in mice offers new hope for balding men, though larger studies are needed before anyone can say it works in people.", "medium", "breakthrough"),
 ]
 
@@ -264,6 +312,19 @@ def test_score_to_dict_shape():
     json.dumps(d)
 
 
+@pytest.mark.parametrize(
+    "title,text",
+    [("Weather today", "It will rain tomorrow."), ("Gel regrows hair in bald mice", "A cure, researchers say.")],
+)
+def test_every_label_has_a_reason(title, text):
+    s = _score(title, text)
+    dims = {r.dimension for r in s.reasons}
+    assert {"relevant", "evidence_stage", "commercial_interest", "hype"} <= dims
+    for r in s.reasons:
+        if r.dimension == "evidence_stage" and r.weight >= 0:
+            assert r.label in (s.evidence_stage, "none")
+
+
 def test_snippet_is_the_sentence_with_the_cue():
     s = _score("Hair study", "Background sentence about hair. The compound regrew hair in mice within three weeks. Another sentence.")
     r = next(r for r in s.reasons if r.dimension == "evidence_stage")
@@ -367,6 +428,36 @@ def test_scorer_from_custom_lexicons(tmp_path):
     s = scorer.score({"title": "Head massage for hair loss", "text": "Daily head massage and minoxidil for thinning hair."})
     assert "scalp massage" in s.treatments
     assert s.scoring_version != SCORING_VERSION
+
+
+def test_matcher_word_boundaries():
+    from scoring.lexicon import Cue, Matcher
+
+    m = Matcher()
+    for i, pattern in enumerate(["mice", "in mice", "dateline:", "100%", "randomi[sz]\\w*", "(?:a |the )?dish", "\\d+-year-old"]):
+        m.add(Cue(f"t.{i}", pattern, 1.0))
+    m.compile()
+    found = [h.text for h in m.find("micellar mice; in mice. dateline: x. 100% sure. randomised dish 45-year-old")]
+    assert found == ["mice", "in mice", "mice", "dateline:", "100%", "randomised", "dish", "45-year-old"]
+
+
+def test_matcher_overlaps_collapse_within_a_group():
+    from scoring.lexicon import Cue, Matcher
+
+    m = Matcher()
+    m.add(Cue("t.a", "mice", 2.5))
+    m.add(Cue("t.a", "in mice", 3.0))
+    m.add(Cue("t.b", "mice", 1.0))
+    m.compile()
+    hits = m.find("it worked in mice.")
+    assert sorted((h.cue.category, h.text) for h in hits) == [("t.a", "in mice"), ("t.b", "mice")]
+
+
+def test_no_cue_starts_with_a_bare_common_word():
+    """A cue whose literal start is just 'the ' would be tried at every 'the': keep lexicons fast."""
+    matcher = load_lexicons().matcher
+    common = {"the ", "a ", "an ", "and ", "of ", "to ", "in ", "is ", "are ", "was ", "for ", "on ", "with ", "it ", "that ", "this "}
+    assert not common & set(matcher._by_prefix)
 
 
 def test_bad_lexicon_entry_is_reported(tmp_path):

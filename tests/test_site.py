@@ -1,0 +1,476 @@
+"""The published site, in-process with Datasette's client: pages, canned queries, feeds, SQL endpoint, safety."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import importlib.util
+import re
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import feedparser
+import pytest
+from lxml import etree
+
+from harvester.serve import CONFIG_DIR, DATABASE_NAME, ServeError, make_app
+from tests.sitedata import HOSTILE_ID, ITEMS, XSS_MARK, build_site_db
+
+CANNED = ["latest", "human_evidence", "hype_alerts", "treatment_pipeline", "source_health"]
+FEEDS = ["human_evidence_feed.atom", "hype_alerts_feed.atom", "treatment_feed.atom?treatment=minoxidil"]
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def fetch(ds, path: str):
+    return run(ds.client.get(path))
+
+
+def fetch_all(ds, paths):
+    async def go():
+        return [await ds.client.get(p) for p in paths]
+
+    return run(go())
+
+
+@pytest.fixture(scope="module")
+def site_db(tmp_path_factory) -> Path:
+    return build_site_db(tmp_path_factory.mktemp("site") / "site-fixture.db")
+
+
+@pytest.fixture(scope="module")
+def ds(site_db):
+    return make_app(site_db)
+
+
+@pytest.fixture(scope="module")
+def demo_ds(tmp_path_factory):
+    return make_app(build_site_db(tmp_path_factory.mktemp("demo") / "demo.db", demo=True))
+
+
+@pytest.fixture(scope="module")
+def empty_ds(tmp_path_factory):
+    return make_app(build_site_db(tmp_path_factory.mktemp("empty") / "empty.db", items=[]))
+
+
+def _plugin_module():
+    path = CONFIG_DIR / "plugins" / "hypewatch_site.py"
+    spec = importlib.util.spec_from_file_location("hypewatch_site_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# -- safety checker ----------------------------------------------------------------------------------------
+
+
+class MarkupAudit(HTMLParser):
+    """Collects what a browser would execute: script bodies, on* attributes, script-bearing URLs."""
+
+    URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "poster"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.problems.append(f"<{tag} {name}=...>")
+            if name in self.URL_ATTRS and value is not None:
+                scheme = re.sub(r"[\s\x00-\x1f]", "", html.unescape(value)).lower()
+                if scheme.startswith(("javascript:", "vbscript:", "data:text/html")):
+                    self.problems.append(f"<{tag} {name}={value!r}>")
+        if tag in ("script", "iframe", "object", "embed"):
+            self._in_script = tag == "script"
+            if tag != "script":
+                self.problems.append(f"<{tag}>")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and XSS_MARK in data:
+            self.problems.append(f"script containing {XSS_MARK}")
+
+
+def assert_inert_html(text: str, where: str) -> None:
+    audit = MarkupAudit()
+    audit.feed(text)
+    audit.close()
+    assert not audit.problems, f"{where}: {audit.problems}"
+    assert f"<script>alert('{XSS_MARK}" not in text, where
+    assert not re.search(r"<img[^>]*onerror", text, re.I), where
+
+
+def test_the_markup_audit_catches_live_payloads():
+    for live in ("<img src=x onerror=alert(1)>", f"<script>alert('{XSS_MARK}')</script>",
+                 '<a href="javascript:alert(1)">x</a>', '<a href=" JaVa&#x53;cript:alert(1)">x</a>', "<iframe src=x>"):
+        with pytest.raises(AssertionError):
+            assert_inert_html(live, "self-test")
+    assert_inert_html("&lt;script&gt;alert(1)&lt;/script&gt; &lt;img onerror=x&gt;", "self-test")
+
+
+def assert_valid_feed(body: bytes, where: str):
+    parsed = feedparser.parse(body)
+    assert parsed.bozo == 0, f"{where}: {parsed.get('bozo_exception')}"
+    assert parsed.version == "atom10", where
+    assert parsed.feed.get("title"), where
+    return parsed
+
+
+def assert_inert_feed(body: bytes, where: str) -> None:
+    assert b"<script" not in body.lower(), where
+    root = etree.fromstring(body)
+    for link in root.iter(f"{ATOM}link"):
+        assert urlsplit(link.get("href")).scheme in ("http", "https"), f"{where}: {link.get('href')}"
+    for content in root.iter(f"{ATOM}content"):
+        if content.get("type") == "html" and content.text:
+            assert_inert_html(content.text, f"{where} content")
+
+
+# -- configuration -------------------------------------------------------------------------------------------
+
+
+def test_shipped_configuration_boots(site_db):
+    """Exactly deploy/datasette: metadata.yaml, settings.json, the plugin and the templates all load."""
+    assert (CONFIG_DIR / "metadata.yaml").is_file()
+    app = make_app(site_db)
+    plugins, settings, databases, home = fetch_all(
+        app, ["/-/plugins.json", "/-/settings.json", "/-/databases.json", "/"])
+    names = {p["name"] for p in plugins.json()}
+    assert "hypewatch_site.py" in names and "datasette-atom" in names
+    hooks = next(p for p in plugins.json() if p["name"] == "hypewatch_site.py")["hooks"]
+    assert {"render_cell", "register_routes", "startup", "extra_template_vars", "prepare_connection"} <= set(hooks)
+    assert settings.json()["sql_time_limit_ms"] == 1000
+    assert settings.json()["suggest_facets"] is False
+    assert [d["name"] for d in databases.json()] == [DATABASE_NAME]
+    assert home.status_code == 200 and "hypewatch collects hair-loss research news" in home.text
+    metadata = fetch(app, "/-/metadata.json").json()
+    queries = metadata["databases"]["hypewatch"]["queries"]
+    assert set(CANNED) | {"human_evidence_feed", "hype_alerts_feed", "treatment_feed"} <= set(queries)
+    assert metadata["license"] == "MIT"
+
+
+def test_database_is_named_hypewatch_whatever_the_file(tmp_path):
+    path = build_site_db(tmp_path / "some-other-name.sqlite", items=ITEMS[:2])
+    app = make_app(path)
+    assert fetch(app, "/hypewatch/items.json?_shape=objects").status_code == 200
+    assert fetch(app, "/some-other-name/items.json").status_code == 404
+
+
+def test_missing_database_or_config_is_a_clear_error(tmp_path):
+    with pytest.raises(ServeError, match="no such database"):
+        make_app(tmp_path / "nope.db")
+    db = build_site_db(tmp_path / "x.db", items=[])
+    with pytest.raises(ServeError, match="metadata.yaml"):
+        make_app(db, config_dir=tmp_path)
+
+
+def test_serve_command_is_registered():
+    from click.testing import CliRunner
+
+    from harvester.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "--port" in result.output and "--host" in result.output and "--db" in result.output
+
+
+# -- pages -----------------------------------------------------------------------------------------------------
+
+
+def test_home_page_explains_links_and_labels(ds):
+    page = fetch(ds, "/")
+    assert page.status_code == 200
+    text = page.text
+    for href in ("/hypewatch/latest", "/hypewatch/human_evidence", "/hypewatch/hype_alerts",
+                 "/hypewatch/treatment_pipeline", "/hypewatch/source_health", "/-/charts", "/-/labels",
+                 "/hypewatch/digest.atom", "/hypewatch/human_evidence_feed.atom", "/hypewatch/hype_alerts_feed.atom",
+                 "/hypewatch/treatment_feed.atom?treatment=minoxidil", "/-/license", "/-/source"):
+        assert f'href="{href}"' in text, href
+    assert "Human RCT" in text and "Direct commercial interest" in text and "High hype" in text
+    assert "Sample data" not in text
+    assert "<svg" in text  # the evidence-over-time chart
+    # the per-treatment pipeline: strongest stage, last 90 days, direct share
+    assert 'href="/hypewatch/items?treatments__arraycontains=minoxidil"' in text
+    # every example query link runs
+    examples = re.findall(r'href="(/hypewatch\?sql=[^"]+)"', text)
+    assert len(examples) >= 4
+    for response in fetch_all(ds, [html.unescape(e) for e in examples]):
+        assert response.status_code == 200, response.text[:500]
+
+
+def test_demo_database_is_labelled_on_every_page(demo_ds, ds):
+    for path in ("/", "/hypewatch/items", f"/hypewatch/items/{HOSTILE_ID}", "/hypewatch/latest", "/-/charts"):
+        assert "Sample data" in fetch(demo_ds, path).text, path
+        assert "Sample data" not in fetch(ds, path).text, path
+
+
+def test_items_table_has_facets_badges_and_newest_first(ds):
+    data = fetch(ds, "/hypewatch/items.json?_shape=objects").json()
+    facets = data["facet_results"]
+    assert {"evidence_stage", "commercial_interest", "hype", "source", "publisher", "treatments"} <= set(facets)
+    assert facets["treatments"]["type"] == "array"
+    published = [r["published"] for r in data["rows"]]
+    assert published == sorted(published, reverse=True)
+    page = fetch(ds, "/hypewatch/items")
+    assert page.status_code == 200
+    text = page.text
+    for shown in ("Human RCT", "Meta-analysis", "Cells / in vitro", "Animal", "Human anecdote", "Human, uncontrolled",
+                  "No study", "Direct commercial interest", "Indirect commercial interest", "No commercial interest",
+                  "Low hype", "Medium hype", "High hype", "Not scored"):
+        assert shown in text, shown
+    cells = re.findall(r'<td class="col-(?:evidence_stage|hype|commercial_interest) [^"]*"[^>]*>(.*?)</td>', text, re.S)
+    assert cells and all("hw-badge" in c for c in cells)
+    assert not re.search(r">\s*(human_rct|meta_analysis|in_vitro|human_uncontrolled)\s*<", text)
+    # titles link to the item page
+    assert f'href="/hypewatch/items/{HOSTILE_ID}"' in text
+
+
+def test_facet_filters_and_array_facet(ds):
+    rows = fetch(ds, "/hypewatch/items.json?_shape=objects&evidence_stage=animal").json()["rows"]
+    assert rows and {r["evidence_stage"] for r in rows} == {"animal"}
+    rows = fetch(ds, "/hypewatch/items.json?_shape=objects&treatments__arraycontains=minoxidil").json()["rows"]
+    assert len(rows) == 3 and all("minoxidil" in r["treatments"] for r in rows)
+    page = fetch(ds, "/hypewatch/items?hype=high")
+    assert page.status_code == 200 and "High hype" in page.text and "Low hype</span>" not in page.text
+
+
+def test_full_text_search(ds):
+    rows = fetch(ds, "/hypewatch/items.json?_shape=objects&_search=meta-analysis").json()["rows"]
+    assert [r["title"] for r in rows] == [
+        "Finasteride and dutasteride for androgenetic alopecia: a systematic review and meta-analysis"]
+    rows = fetch(ds, "/hypewatch/items.json?_shape=objects&_search=mice").json()["rows"]
+    assert len(rows) == 2
+    page = fetch(ds, "/hypewatch/items?_search=exosomes")
+    assert page.status_code == 200 and "Exosomes from dermal papilla cells" in page.text
+
+
+def test_item_page_shows_reasons_with_cue_highlighted(ds, site_db):
+    from db import store
+
+    item_id = store.open_db(site_db).execute(
+        "select id from items where title like 'Oral minoxidil%'").fetchone()[0]
+    page = fetch(ds, f"/hypewatch/items/{item_id}")
+    assert page.status_code == 200
+    text = page.text
+    assert "Why these labels" in text
+    assert 'data-dimension="evidence_stage"' in text and 'data-dimension="hype"' in text
+    assert "In this <mark>randomized, double-blind</mark>, placebo-controlled trial" in text
+    assert 'href="https://doi.org/10.1000/jhs.2026.0142"' in text
+    assert 'href="https://pubmed.ncbi.nlm.nih.gov/39912345/"' in text
+    assert re.search(r'<a class="hw-original" href="https://journal\.example\.org/articles/[0-9a-f]+"', text)
+    assert "Human RCT" in text and "Low hype" in text
+    nct = fetch(ds, "/hypewatch/items.json?_shape=objects&_search=Ritlecitinib").json()["rows"][0]
+    assert 'href="https://clinicaltrials.gov/study/NCT04006457"' in fetch(ds, f"/hypewatch/items/{nct['id']}").text
+
+
+def test_unscored_item_page(ds):
+    row = fetch(ds, "/hypewatch/items.json?_shape=objects&_search=Unscored").json()["rows"][0]
+    page = fetch(ds, f"/hypewatch/items/{row['id']}")
+    assert page.status_code == 200 and "not been scored yet" in page.text
+
+
+def test_canned_queries(ds):
+    for name in CANNED:
+        page = fetch(ds, f"/hypewatch/{name}")
+        assert page.status_code == 200, name
+    latest = fetch(ds, "/hypewatch/latest.json?_shape=objects").json()["rows"]
+    assert "New heart-failure drug approved" not in [r["title"] for r in latest]  # off-topic left out
+    assert [r["published"] for r in latest] == sorted((r["published"] for r in latest), reverse=True)
+    human = fetch(ds, "/hypewatch/human_evidence.json?_shape=objects").json()["rows"]
+    assert {r["evidence_stage"] for r in human} == {"human_rct", "meta_analysis"} and len(human) == 4
+    alerts = fetch(ds, "/hypewatch/hype_alerts.json?_shape=objects").json()["rows"]
+    assert {r["hype"] for r in alerts} == {"high"} and len(alerts) == 3
+    pipeline = {r["treatment"]: r for r in fetch(ds, "/hypewatch/treatment_pipeline.json?_shape=objects").json()["rows"]}
+    assert pipeline["minoxidil"]["strongest_evidence_stage"] == "human_rct"
+    assert pipeline["minoxidil"]["items"] == 3 and pipeline["minoxidil"]["items_last_90_days"] == 3
+    assert pipeline["minoxidil"]["direct_commercial_pct"] == 33
+    assert pipeline["cerium nanoparticles"]["strongest_evidence_stage"] == "animal"
+    assert pipeline["pyrilutamide"]["items_last_90_days"] == 0
+    assert pipeline["minoxidil"]["latest_item"].startswith("Oral minoxidil")
+    page = fetch(ds, "/hypewatch/treatment_pipeline").text
+    assert "Meta-analysis" in page and 'class="hw-chip"' in page
+    health = {r["name"]: r for r in fetch(ds, "/hypewatch/source_health.json?_shape=objects").json()["rows"]}
+    assert health["Preprint Server: dermatology"]["error_count"] == 3
+    assert list(health)[0] == "Preprint Server: dermatology"  # failing first
+    assert health["Hair Loss Forum"]["items"] == 4
+
+
+def test_feeds_are_valid_atom_with_stable_ids(ds):
+    for path in FEEDS:
+        response = fetch(ds, f"/hypewatch/{path}")
+        assert response.status_code == 200, path
+        parsed = assert_valid_feed(response.content, path)
+        assert parsed.entries, path
+        again = assert_valid_feed(fetch(ds, f"/hypewatch/{path}").content, path)
+        assert [e.id for e in parsed.entries] == [e.id for e in again.entries]
+        assert all(re.fullmatch(r"urn:hypewatch:item:[0-9a-f]{16}", e.id) for e in parsed.entries)
+        assert all(urlsplit(e.link).scheme in ("http", "https") for e in parsed.entries)
+        assert_inert_feed(response.content, path)
+    human = feedparser.parse(fetch(ds, "/hypewatch/human_evidence_feed.atom").content)
+    assert len(human.entries) == 4 and human.feed.title == "hypewatch: human evidence (RCTs and meta-analyses)"
+    first = human.entries[0]
+    assert first.title.startswith("Oral minoxidil") and "Human RCT" in first.content[0].value
+    assert first.link.startswith("https://journal.example.org/")
+    minox = feedparser.parse(fetch(ds, "/hypewatch/treatment_feed.atom?treatment=minoxidil").content)
+    assert len(minox.entries) == 3
+    alerts = feedparser.parse(fetch(ds, "/hypewatch/hype_alerts_feed.atom").content)
+    hostile = next(e for e in alerts.entries if e.id.endswith(HOSTILE_ID))
+    # its javascript: URL is replaced by the item's page on the site
+    assert hostile.link == f"http://localhost/hypewatch/items/{HOSTILE_ID}"
+
+
+def test_empty_feeds_are_valid(ds, empty_ds):
+    for app, path in [(ds, "treatment_feed.atom?treatment=no-such-treatment"), (ds, "treatment_feed.atom"),
+                      (empty_ds, "human_evidence_feed.atom"), (empty_ds, "hype_alerts_feed.atom"),
+                      (empty_ds, "treatment_feed.atom?treatment=minoxidil")]:
+        response = fetch(app, f"/hypewatch/{path}")
+        assert response.status_code == 200, (path, response.text[:300])
+        parsed = assert_valid_feed(response.content, path)
+        assert parsed.entries == []
+    if "digest" in fetch(ds, "/-/metadata.json").json()["databases"]["hypewatch"].get("queries", {}):
+        # the digest engineer's feed: with no digests built yet it is a valid, empty feed too
+        response = fetch(ds, "/hypewatch/digest.atom")
+        assert response.status_code == 200
+        assert assert_valid_feed(response.content, "digest.atom").entries == []
+
+
+def test_empty_database_pages(empty_ds):
+    for path in ["/", "/hypewatch/items", "/-/charts", *[f"/hypewatch/{n}" for n in CANNED]]:
+        assert fetch(empty_ds, path).status_code == 200, path
+
+
+def test_charts(ds):
+    page = fetch(ds, "/-/charts")
+    assert page.status_code == 200
+    text = page.text
+    for section in ("stages-over-time", "hype-by-publisher", "hype-by-source", "treatment-pipeline"):
+        assert f'id="{section}"' in text
+    assert text.count("<svg") >= 4
+    assert ">Items per month by evidence stage</title>" in text
+    assert re.search(r"<title>2026-\d\d: \d+ Human RCT items?</title>", text)
+    assert "(strongest stage)" in text
+    assert_inert_html(text, "charts")
+
+
+def test_labels_license_and_source_pages(ds):
+    labels = fetch(ds, "/-/labels")
+    assert labels.status_code == 200
+    for code in ("human_uncontrolled", "meta_analysis", "indirect", "medium"):
+        assert f"<code>{code}</code>" in labels.text
+    license_page = fetch(ds, "/-/license")
+    assert license_page.status_code == 200 and "MIT License" in license_page.text
+    assert fetch(ds, "/-/source").status_code == 200
+
+
+# -- the SQL endpoint -------------------------------------------------------------------------------------------
+
+
+def test_sql_endpoint_reads(ds):
+    response = fetch(ds, "/hypewatch.json?_shape=objects&sql=" + quote("select count(*) as n from items"))
+    assert response.status_code == 200 and response.json()["rows"] == [{"n": len(ITEMS)}]
+
+
+@pytest.mark.parametrize("sql", [
+    "insert into items (id, source, title, first_seen_at, fetched_at, content_hash) values ('x', 'y', 'z', '', '', '')",
+    "update items set title = 'pwned'",
+    "delete from items",
+    "drop table items",
+    "create table evil (x)",
+    "attach database '/tmp/evil.db' as evil",
+    "pragma query_only = 0",
+    "pragma journal_mode = delete",
+    "pragma writable_schema = 1",
+    "select 1; delete from items",
+    "with x as (select 1) delete from items",
+    "vacuum",
+])
+def test_sql_endpoint_rejects_writes_attach_and_pragmas(ds, site_db, sql):
+    response = fetch(ds, "/hypewatch.json?sql=" + quote(sql))
+    assert response.status_code == 400, (sql, response.text[:300])
+    from db import store
+
+    db = store.open_db(site_db)
+    assert db.execute("select count(*) from items").fetchone()[0] == len(ITEMS)
+    assert "evil" not in db.table_names()
+
+
+def test_sql_endpoint_stops_a_runaway_query(ds):
+    sql = ("with recursive c(x) as (select 1 union all select x + 1 from c where x < 1000000000000) "
+           "select count(*) from c")
+    started = time.monotonic()
+    response = fetch(ds, "/hypewatch.json?sql=" + quote(sql))
+    elapsed = time.monotonic() - started
+    assert response.status_code == 400
+    assert "interrupted" in response.text.lower() or "too long" in response.text.lower()
+    assert elapsed < 5, elapsed  # sql_time_limit_ms is 1000
+
+
+# -- untrusted content ---------------------------------------------------------------------------------------
+
+
+def test_hostile_item_is_inert_everywhere(ds, demo_ds):
+    pages = ["/", "/hypewatch/items", f"/hypewatch/items/{HOSTILE_ID}", "/hypewatch/items?_search=regrowth",
+             "/hypewatch/items?hype=high", "/hypewatch/items?_nocol=text", "/-/charts", "/-/labels",
+             "/hypewatch", "/hypewatch/sources", *[f"/hypewatch/{n}" for n in CANNED],
+             "/hypewatch/hype_alerts_feed", "/hypewatch/treatment_feed?treatment=minoxidil",
+             "/hypewatch?sql=" + quote("select * from items")]
+    for app in (ds, demo_ds):
+        for path in pages:
+            response = fetch(app, path)
+            assert response.status_code == 200, path
+            assert_inert_html(response.text, path)
+    item = fetch(ds, f"/hypewatch/items/{HOSTILE_ID}").text
+    assert "&lt;script&gt;alert(&#39;hwxss-title&#39;)&lt;/script&gt;" in item  # shown, escaped
+    assert "javascript:" not in re.sub(r"&[#\w]+;", "", "".join(re.findall(r'href="([^"]*)"', item)))
+    assert "&lt;<mark>" not in item or "<mark>&lt;script&gt;</mark>" in item
+    for path in FEEDS:
+        body = fetch(ds, f"/hypewatch/{path}").content
+        assert_inert_feed(body, path)
+        assert_valid_feed(body, path)
+    alerts = fetch(ds, "/hypewatch/hype_alerts_feed.atom").content
+    assert XSS_MARK.encode() in alerts  # the hostile item is in the feed, as text
+
+
+# -- helpers (the plugin's pure functions) --------------------------------------------------------------------
+
+
+def test_highlight_escapes_before_marking():
+    plugin = _plugin_module()
+    out = str(plugin.highlight("Mice <b>grew</b> hair in MICE", "mice"))
+    assert out == "<mark>Mice</mark> &lt;b&gt;grew&lt;/b&gt; hair in <mark>MICE</mark>"
+    assert str(plugin.highlight("a & b", "amp")) == "a &amp; b"
+    assert str(plugin.highlight("<script>x", "<script>")) == "<mark>&lt;script&gt;</mark>x"
+    assert str(plugin.highlight(None, None)) == ""
+
+
+def test_only_http_urls_become_links():
+    plugin = _plugin_module()
+    assert plugin.safe_url("https://example.org/a?b=1") == "https://example.org/a?b=1"
+    for bad in ("javascript:alert(1)", " javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,x",
+                "//evil.example", "/relative", "http://", "https://exa mple.org", None, 3):
+        assert plugin.safe_url(bad) is None, bad
+    assert plugin.doi_url("javascript:alert(1)") is None and plugin.pmid_url("<script>") is None
+    assert plugin.nct_url("NCT0<script>") is None
+    assert plugin.label("evidence_stage", "human_rct") == "Human RCT"
+    assert plugin.label("hype", None) == "Not scored"
+    assert "<img" not in str(plugin.badge("hype", '"><img src=x onerror=alert(1)>'))
+
+
+def test_feed_entry_html_is_escaped_text():
+    plugin = _plugin_module()
+    out = plugin.entry_html("animal", "direct", "high", '["minoxidil", "<b>x</b>"]',
+                            "<script>alert(1)</script>", "Src", "clinic", "javascript:alert(1)")
+    assert "<script>" not in out and "&lt;script&gt;" in out and "javascript:" not in out
+    assert "Animal" in out and "Direct commercial interest" in out and "&lt;b&gt;x&lt;/b&gt;" in out
+    out = plugin.entry_html(None, None, None, None, None, None, None, "https://example.org/a")
+    assert '<a href="https://example.org/a">' in out and "Not scored" in out
