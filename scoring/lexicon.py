@@ -364,15 +364,16 @@ def load_lexicons(directory: Path = LEXICON_DIR) -> Lexicons:
             table = tomllib.load(fh)
         name = path.stem
         data[name] = table
-        if name == "treatments":
-            for canonical, spec in table.get("treatment", {}).items():
-                for syn in spec.get("synonyms", []):
-                    matcher.add(Cue("treatment", syn, float(spec.get("weight", 1.0)), canonical))
-                matcher.add(Cue("treatment", re.escape(canonical), float(spec.get("weight", 1.0)), canonical))
-            continue
         cap = table.get("max_hits_per_cue", 0)
         if not isinstance(cap, int) or cap < 0:
             raise ValueError(f"lexicons/{name}.toml: max_hits_per_cue must be a non-negative integer")
+        if name == "treatments":
+            for canonical, spec in table.get("treatment", {}).items():
+                weight = float(spec.get("weight", 1.0))
+                for syn in spec.get("synonyms", []):
+                    matcher.add(Cue("treatment", syn, weight, canonical, cap=cap))
+                matcher.add(Cue("treatment", re.escape(canonical), weight, canonical, cap=cap))
+            continue
         for cue in _iter_cues(name, table, cap=cap):
             matcher.add(cue)
     matcher.compile()  # build the trie now: lexicon errors surface at load, not mid-run
