@@ -17,7 +17,7 @@ What it does:
   ratios against the targets of issue 2 (first/parse <= 2x, second/first < 10%, peak < 300 MB).
 
 A last child measures each step's single-threaded CPU cost per item on --sample feeds
-(feedparser, our parse_feed, row building, scoring), which gives the scorer's share of
+(feedparser, our parse_feed, row building, scoring, saving), which gives the scorer's share of
 the first harvest. The harvest child also reports where the time went: cumulative time inside
 ``parse_feed`` (run in worker threads, so it can exceed wall time), ``score_item``,
 ``store.save_harvest`` and ``store.known_items``. With ``--tracemalloc`` one extra,
@@ -264,6 +264,11 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
+def workers_peak_mb() -> float:
+    """Largest RSS of any finished child: the parse/score worker processes, reaped when the pass ends."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 class _Timer:
     """Wraps a function and sums the wall time spent inside it (threads included)."""
 
@@ -318,6 +323,7 @@ def child_harvest(args: argparse.Namespace) -> dict:
         errors = sorted({o.error for o in outcomes if o.error})[:3]
         result[phase] = {
             "wall": wall, "cpu": time.process_time() - cpu, "peak_mb": peak_mb(),
+            "workers_peak_mb": workers_peak_mb(),
             "new": sum(o.new for o in outcomes), "statuses": statuses, "errors": errors,
             "timers": {k: round(t.total, 3) for k, t in timers.items()},
         }
@@ -528,7 +534,10 @@ def main() -> int:
           f"   [median of per-run ratios {r1_runs:.2f}x; vs our flags {first_wall / parse_flags_wall:.2f}x]")
     print(f"  second / first harvest           {r2:6.1%}   (target < {TARGET_SECOND_OVER_FIRST:.0%})     "
           f"{ok(r2 < TARGET_SECOND_OVER_FIRST)}   [median of per-run ratios {r2_runs:.1%}]")
+    workers = med(r["first"]["workers_peak_mb"] for r in runs)
     print(f"  peak memory (harvest child)      {peak:5.0f} MB (target < {TARGET_PEAK_MB:g} MB) {ok(peak < TARGET_PEAK_MB)}")
+    print(f"  peak memory per parse worker     {workers:5.0f} MB (separate processes; harvest child + workers "
+          f"= {peak + 2 * workers:.0f} MB with 2 workers)")
     return 0
 
 

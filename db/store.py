@@ -140,14 +140,18 @@ def update_source(db: Database, name: str, changes: dict[str, Any]) -> None:
 # -- items ------------------------------------------------------------------
 
 
-def known_items(db: Database, ids: Sequence[str]) -> dict[str, str]:
-    """Content hashes of the items that already exist, to tell new from updated."""
-    found: dict[str, str] = {}
+def known_items(db: Database, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """(content hash, source) of the items that already exist, to tell new from updated.
+
+    The source matters because ids from URLs are global: an article carried by
+    two feeds belongs to the one that brought it first.
+    """
+    found: dict[str, tuple[str, str]] = {}
     ids = list(ids)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        sql = f"SELECT id, content_hash FROM items WHERE id IN ({', '.join('?' for _ in chunk)})"
-        found.update(dict(db.execute(sql, chunk).fetchall()))
+        sql = f"SELECT id, content_hash, source FROM items WHERE id IN ({', '.join('?' for _ in chunk)})"
+        found.update((row[0], (row[1], row[2])) for row in db.execute(sql, chunk).fetchall())
     return found
 
 

@@ -11,11 +11,14 @@ the others.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
+import multiprocessing
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,6 +46,8 @@ class HarvestSettings:
     fulltext_concurrency: int = 4     # article pages fetched at once (all sources)
     fulltext_min_chars: int = 600     # feed text shorter than this gets the article fetched
     fulltext_per_source: int = 20     # article pages per source per run, to stay polite
+    parse_workers: int = 2            # processes for parsing and scoring in big passes (0: in-process)
+    pool_min_sources: int = 20        # a pass needs this many sources to start the workers
     limits: FetchLimits = field(default_factory=FetchLimits)
     user_agent: str = USER_AGENT
 
@@ -53,7 +58,8 @@ class HarvestSettings:
         return cls(
             concurrency=values["concurrency"], per_host=values["per_host"], fulltext=values["fulltext"],
             fulltext_concurrency=values["fulltext_concurrency"], fulltext_min_chars=values["fulltext_min_chars"],
-            fulltext_per_source=values["fulltext_per_source"], user_agent=values["user_agent"] or USER_AGENT,
+            fulltext_per_source=values["fulltext_per_source"], parse_workers=values["parse_workers"],
+            user_agent=values["user_agent"] or USER_AGENT,
             limits=FetchLimits(max_bytes=int(values["max_body_mb"] * mib), max_decoded=int(values["max_decoded_mb"] * mib),
                                connect_timeout=values["connect_timeout"], read_timeout=values["read_timeout"],
                                max_redirects=values["max_redirects"], deadline=values["fetch_deadline"]),
@@ -98,7 +104,8 @@ async def harvest_sources(db: Any, sources: list[dict[str, Any]], settings: Harv
     async with Fetcher(user_agent=settings.user_agent, limits=settings.limits,
                        concurrency=settings.concurrency, per_host=settings.per_host,
                        transport=transport) as fetcher:
-        run = _Run(db, fetcher, settings)
+        pool = _pool(settings, len(sources))
+        run = _Run(db, fetcher, settings, _in_pool(pool) if pool else in_thread)
         pending = {asyncio.create_task(run.source(src)) for src in sources}
         outcomes: list[SourceOutcome] = []
         while pending:
@@ -115,22 +122,46 @@ async def harvest_sources(db: Any, sources: list[dict[str, Any]], settings: Harv
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
                 break
+        if pool:
+            pool.shutdown(wait=True, cancel_futures=True)
     order = {s["name"]: i for i, s in enumerate(sources)}
     return sorted(outcomes, key=lambda o: order[o.source])
 
 
-async def parse_response(fetcher: Fetcher, kind: str, result: FetchResult) -> ParsedFeed:
-    """Feeds go to feedparser, API responses to their adapter (which may ask for a second request)."""
+Offload = Callable[..., Awaitable[Any]]
+
+
+# One thread for all CPU work outside the event loop: parsing and extraction hold
+# the GIL anyway, and feedparser (expat) and trafilatura (a module-level lxml
+# parser) must never run concurrently in one process.
+_CPU_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hypewatch-cpu")
+
+
+async def in_thread(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(_CPU_THREAD, functools.partial(func, *args, **kwargs))
+
+
+def _in_pool(pool: ProcessPoolExecutor) -> Offload:
+    async def offload(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(func, *args, **kwargs))
+    return offload
+
+
+async def parse_response(fetcher: Fetcher, kind: str, result: FetchResult, cpu: Offload = in_thread) -> ParsedFeed:
+    """Feeds go to feedparser, API responses to their adapter (which may ask for a second request).
+
+    ``cpu`` runs the parse off the event loop: a thread, or a worker process
+    when the pass is large enough for parsing to need more than one core.
+    """
     if kind == "feed":
-        return await asyncio.to_thread(parse_feed, result.body or b"", url=result.final_url, headers=result.headers)
+        return await cpu(parse_feed, result.body or b"", url=result.final_url, headers=result.headers)
     adapter = ADAPTERS[kind]
-    parsed = await asyncio.to_thread(adapter.parse, result.body or b"", url=result.final_url, headers=result.headers)
+    parsed = await cpu(adapter.parse, result.body or b"", url=result.final_url, headers=result.headers)
     if isinstance(parsed, FollowUp):
         second = await fetcher.get(parsed.url, accept="application/json, application/xml;q=0.9, */*;q=0.5")
         if second.error:
             raise FeedParseError(f"{kind} follow-up request failed: {second.error}")
-        parsed = await asyncio.to_thread(adapter.parse, second.body or b"", url=second.final_url,
-                                         headers=second.headers)
+        parsed = await cpu(adapter.parse, second.body or b"", url=second.final_url, headers=second.headers)
         if isinstance(parsed, FollowUp):
             raise FeedParseError(f"{kind}: the API asked for a third request; check the source URL")
     return parsed
@@ -139,18 +170,29 @@ async def parse_response(fetcher: Fetcher, kind: str, result: FetchResult) -> Pa
 class _Run:
     """State shared by the sources of one harvest pass."""
 
-    def __init__(self, db: Any, fetcher: Fetcher, settings: HarvestSettings):
+    def __init__(self, db: Any, fetcher: Fetcher, settings: HarvestSettings, cpu: Offload = in_thread):
         self.db = db
         self.fetcher = fetcher
         self.settings = settings
+        self.cpu = cpu
         self.page_slots = asyncio.Semaphore(settings.fulltext_concurrency)
+        # Bounds whole sources (fetch to write), not just fetches: otherwise
+        # fetched bodies pile up in memory while they wait for a parser.
+        self.source_slots = asyncio.Semaphore(settings.concurrency)
+
+    async def _score(self, rows: list[dict[str, Any]]) -> None:
+        """Label rows in place (in a worker process when the pass has a pool)."""
+        if rows:
+            for row, labels in zip(rows, await self.cpu(score_rows, [_score_input(r) for r in rows])):
+                row.update(labels)
 
     async def source(self, src: dict[str, Any]) -> SourceOutcome:
         """Harvest one source; whatever happens is recorded on the source row."""
         started = store.utcnow()
         clock = time.monotonic()
         try:
-            outcome = await self._harvest(src, started)
+            async with self.source_slots:
+                outcome = await self._harvest(src, started)
         except Exception as exc:  # the per-source boundary: a bug here must not stop other sources
             log.exception("source=%r internal error", src["name"])
             outcome = self._fail(src, started, f"internal error: {exc!r} (a hypewatch bug: please report it)")
@@ -178,7 +220,7 @@ class _Run:
             return SourceOutcome(name, "unchanged", http_status=result.status)
         changes["body_hash"] = body_hash
         try:
-            parsed = await parse_response(self.fetcher, src["kind"], result)
+            parsed = await parse_response(self.fetcher, src["kind"], result, self.cpu)
         except FeedParseError as exc:
             return self._fail(src, started, str(exc), result)
         if parsed.title:
@@ -186,9 +228,10 @@ class _Run:
         rows = _rows(src, parsed.entries, now, self.settings.fulltext_min_chars)
         known = store.known_items(self.db, list(rows))
         new = [r for r in rows.values() if r["id"] not in known]
-        updated = [r for r in rows.values() if r["id"] in known and known[r["id"]] != r["content_hash"]]
-        for row in new + updated:
-            row.update(_score(row))
+        # An article another source brought first stays that source's.
+        updated = [r for r in rows.values()
+                   if r["id"] in known and known[r["id"]] != (r["content_hash"], name) and known[r["id"]][1] == name]
+        await self._score(new + updated)
         filtered = 0
         if src["filter"]:
             kept = [r for r in new if r["relevant"]]
@@ -217,12 +260,12 @@ class _Run:
         if result.error:
             row["fulltext_status"] = ("blocked: " if result.error_kind == "blocked" else "error: ") + result.error
             return
-        text, status = await asyncio.to_thread(extract_text, result.body or b"", result.final_url,
-                                               content_type=result.headers.get("content-type"))
+        text, status = await self.cpu(extract_text, result.body or b"", result.final_url,
+                                      content_type=result.headers.get("content-type"))
         row["fulltext_status"] = status
         if text and len(text) > len(row["text"]):
             row["text"] = text
-            row.update(_score(row))
+            await self._score([row])
 
     # -- recording ---------------------------------------------------------
 
@@ -304,16 +347,35 @@ def _rows(src: dict[str, Any], entries: list[Entry], now: datetime, min_chars: i
     return rows
 
 
-def _score(row: dict[str, Any]) -> dict[str, Any]:
-    """The label columns for one item row (scoring is pure: title and text in, labels out)."""
+def _score_input(row: dict[str, Any]) -> dict[str, Any]:
+    """What the scorer reads of an item row: title, text, url, publisher and API metadata."""
     meta = row.get("meta")
     if isinstance(meta, str):
         meta = json.loads(meta or "{}")
-    score = score_item({"title": row.get("title") or "", "text": row.get("text") or row.get("summary") or "",
-                        "url": row.get("url"), "publisher": row.get("publisher"), "meta": meta or {}})
-    labels = score.to_dict()
-    labels["scored_at"] = store.iso(store.utcnow())
-    return labels
+    return {"title": row.get("title") or "", "text": row.get("text") or row.get("summary") or "",
+            "url": row.get("url"), "publisher": row.get("publisher"), "meta": meta or {}}
+
+
+def score_rows(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The label columns for each item (module level so worker processes can run it)."""
+    scored_at = store.iso(store.utcnow())
+    return [{**score_item(item).to_dict(), "scored_at": scored_at} for item in inputs]
+
+
+def _pool(settings: HarvestSettings, sources: int) -> ProcessPoolExecutor | None:
+    """Worker processes for parsing and scoring, when the pass is big enough to pay for them.
+
+    Parsing and scoring are pure Python and hold the GIL, so one process uses
+    one core however many sources are in flight. Starting workers costs about
+    a second, so small passes (most scheduler ticks) stay in-process.
+    """
+    if settings.parse_workers < 1 or sources < settings.pool_min_sources:
+        return None
+    # forkserver: forking a process that already runs threads (asyncio's
+    # to_thread pool, the scheduler) can copy a held lock into the child.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["harvester.pipeline"])
+    return ProcessPoolExecutor(max_workers=settings.parse_workers, mp_context=context)
 
 
 def rescore(db: Any, *, rescore_all: bool = False, batch: int = 500,
@@ -326,7 +388,7 @@ def rescore(db: Any, *, rescore_all: bool = False, batch: int = 500,
         if not rows:
             return done
         after = rows[-1]["id"]
-        scored = [{"id": r["id"], **_score(r)} for r in rows]
+        scored = [{"id": r["id"], **labels} for r, labels in zip(rows, score_rows([_score_input(r) for r in rows]))]
         done += store.save_scores(db, scored)
         if on_batch:
             on_batch(len(scored))

@@ -67,7 +67,7 @@ def test_save_harvest_is_atomic(tmp_path):
                  fetch={"started_at": "t", "status": "ok", "new_items": 1})
     save_harvest(db, "A", source_changes={}, new_items=[item(1)], fetch={"started_at": "t", "status": "ok"})
     assert db["items"].count == 1
-    assert known_items(db, ["id1", "id9"]) == {"id1": "h1"}
+    assert known_items(db, ["id1", "id9"]) == {"id1": ("h1", "A")}
     assert db.execute("select nct_ids from items").fetchone()[0] == '["NCT01234567"]'
     # full-text search follows inserts
     assert db.execute("select count(*) from items_fts where items_fts match 'item'").fetchone()[0] == 1

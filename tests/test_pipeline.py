@@ -359,3 +359,28 @@ def test_api_sources_through_the_pipeline(httpserver, database):
     assert all(r["fulltext_status"] is None for r in items(database))  # API records carry their abstract
     trials = items(database, "trials")
     assert all(json.loads(r["nct_ids"]) for r in trials)
+
+
+def test_article_in_two_feeds_stays_with_the_first_source(httpserver, database):
+    one = [{"title": "Minoxidil study", "link": "https://example.org/shared", "summary": "First text. " + LONG}]
+    two = [{"title": "Minoxidil study (syndicated)", "link": "https://example.org/shared", "summary": "Other. " + LONG}]
+    httpserver.expect_request("/one").respond_with_data(rss(one), content_type="application/rss+xml")
+    httpserver.expect_request("/two").respond_with_data(rss(two), content_type="application/rss+xml")
+    configure(database, {"name": "one", "url": httpserver.url_for("/one")})
+    run(database)
+    configure(database, {"name": "one", "url": httpserver.url_for("/one")}, {"name": "two", "url": httpserver.url_for("/two")})
+    out = run(database)
+    assert (out["two"].new, out["two"].updated) == (0, 0)
+    [row] = items(database)
+    assert row["source"] == "one" and row["title"] == "Minoxidil study"
+
+
+def test_big_pass_parses_and_scores_in_worker_processes(httpserver, database):
+    for i in range(4):
+        httpserver.expect_request(f"/f{i}").respond_with_data(rss(hair_items(3, prefix=f"https://e.org/{i}/")),
+                                                             content_type="application/rss+xml")
+    configure(database, *({"name": f"f{i}", "url": httpserver.url_for(f"/f{i}")} for i in range(4)))
+    settings = HarvestSettings(limits=FAST.limits, fulltext=False, parse_workers=2, pool_min_sources=2)
+    out = run(database, settings=settings)
+    assert all(o.status == "ok" and o.new == 3 for o in out.values())
+    assert all(r["scoring_version"] and r["evidence_stage"] for r in items(database))
