@@ -366,7 +366,7 @@ def child_costs(args: argparse.Namespace) -> dict:
     url = "http://127.0.0.1/feed"
     src = {"name": "bench", "url": "http://127.0.0.1/feed", "kind": "feed", "publisher": "news",
            "every": 3600, "filter": 0, "local": 1}
-    pipeline._score({"title": "warm up", "text": "Minoxidil in mice.", "url": url, "publisher": "news"})
+    pipeline.score_rows([{"title": "warm up", "text": "Minoxidil in mice.", "url": url, "publisher": "news"}])
     out: dict[str, float] = {}
 
     clock = time.process_time()
@@ -386,8 +386,8 @@ def child_costs(args: argparse.Namespace) -> dict:
     out["rows"] = time.process_time() - clock
 
     clock = time.process_time()
-    for row in rows:
-        row.update(pipeline._score(row))
+    for row, labels in zip(rows, pipeline.score_rows([pipeline._score_input(r) for r in rows])):
+        row.update(labels)
     out["score"] = time.process_time() - clock
 
     from db import open_db, store, sync_sources

@@ -91,7 +91,9 @@ def m001_initial(db: Database) -> None:
         CREATE INDEX fetches_source_started ON fetches(source, started_at);
         """
     )
-    db["items"].enable_fts(["title", "summary", "text"], create_triggers=True, tokenize="porter")
+    # title and text only: text is the longest of the feed's content and summary,
+    # so indexing summary too would tokenise the same words twice.
+    db["items"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
 
 
 @migrations()

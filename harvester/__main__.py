@@ -2,4 +2,7 @@
 
 from .cli import main
 
-main()
+# Guarded: worker processes (forkserver/spawn) re-import the main module and
+# must not run the command again.
+if __name__ == "__main__":
+    main()

@@ -356,10 +356,34 @@ def _score_input(row: dict[str, Any]) -> dict[str, Any]:
             "url": row.get("url"), "publisher": row.get("publisher"), "meta": meta or {}}
 
 
+REASONS_KEPT = 5  # per dimension: the strongest cues, which are the ones that decided the label
+
+
 def score_rows(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The label columns for each item (module level so worker processes can run it)."""
+    """The label columns for each item (module level so worker processes can run it).
+
+    Only the strongest reasons of each dimension are stored: they are what a
+    reader needs to see why, and the full list was most of an item's bytes.
+    """
     scored_at = store.iso(store.utcnow())
-    return [{**score_item(item).to_dict(), "scored_at": scored_at} for item in inputs]
+    out = []
+    for item in inputs:
+        labels = score_item(item).to_dict()
+        labels["reasons"] = _strongest(labels["reasons"])
+        labels["scored_at"] = scored_at
+        out.append(labels)
+    return out
+
+
+def _strongest(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kept: dict[str, int] = {}
+    out = []
+    for reason in sorted(reasons, key=lambda r: -abs(r.get("weight") or 0)):
+        dimension = reason.get("dimension", "")
+        if kept.get(dimension, 0) < REASONS_KEPT:
+            kept[dimension] = kept.get(dimension, 0) + 1
+            out.append(reason)
+    return out
 
 
 def _pool(settings: HarvestSettings, sources: int) -> ProcessPoolExecutor | None:
