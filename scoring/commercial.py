@@ -25,6 +25,60 @@ _PRICE = re.compile(r"[$€£]\s?\d[\d,]*(?:\.\d{2})?(?![\d,])(?!\s*(?:million|b
 _PRICE_WORDS = re.compile(r"\b\d[\d,]*(?:\.\d{2})?\s?(?:usd|eur|gbp|dollars|euros|pounds)\b")
 _MARKS = re.compile(r"[™®]|\((?:tm|r)\)", re.I)
 
+# The page address's general shape (never particular sites): (direct, indirect) points.
+# Shop and product paths, clinic-like host names, service paths, press-release paths.
+_URL_HOST = re.compile(r"^(?:[a-z]+://)?([^/?#]+)")
+_URL_SHOP_PATH = re.compile(r"/(?:shop|store|stores|products?|cart|checkout|buy|order)(?:/|\.|$|\?)")
+_URL_SERVICE_PATH = re.compile(
+    r"/(?:treatments?|services?|procedures?|pricing|prices|book(?:ing)?|appointments?|our-clinic|consultation)(?:/|\.|$|\?)"
+)
+_URL_PRESS_PATH = re.compile(r"/(?:press-releases?|news-releases?|pressreleases?|newsreleases?|releases?|press-room|newsroom)(?:/|\.|$|\?|-)")
+_URL_HOST_CLINIC = re.compile(
+    r"clinic(?!al)|surgery|surgical|cosmetic|aesthetic|medspa|transplant|restoration|dermatolog|derm\b|trichology|"
+    r"(?:stem)?celltherap|wellness|medical(?!news|press|xpress)|pharmacy"
+)
+# Hosts and paths of journals, news and institutions: no shop or clinic even if a word matches.
+_URL_NOT_SELLER_HOST = re.compile(
+    r"journal|news|pmc|pubmed|ncbi|doi|\.edu\b|\.ac\.|\.gov\b|practice|magazine|times|wiki|trials?\b"
+)
+_URL_NOT_SELLER_PATH = re.compile(r"journal|/pmc|/doi/|/abstract|/pubmed")
+URL_SHOP = 4.0
+URL_SERVICE = 2.0
+URL_CLINIC_HOST = 3.0
+URL_PRESS = 2.5
+URL_SELLER_INDIRECT = 1.0
+META_SPONSOR = 3.0
+
+
+def url_signals(url: str | None) -> list[tuple[str, float, str]]:
+    """(label, points, why) from the address's general shape: shop/product/service/press
+    paths and clinic-like host names. Empty for no address."""
+    if not url or not isinstance(url, str):
+        return []
+    u = url.strip().lower()
+    m = _URL_HOST.match(u)
+    if not m:
+        return []
+    host = m.group(1).split("@")[-1].split(":")[0]
+    path = u[m.end():].split("#", 1)[0]
+    q = path.find("?")
+    if q >= 0:
+        path = path[:q]
+    not_seller = _URL_NOT_SELLER_HOST.search(host) is not None or _URL_NOT_SELLER_PATH.search(path) is not None
+    out: list[tuple[str, float, str]] = []
+    if _URL_PRESS_PATH.search(path):
+        out.append(("indirect", URL_PRESS, "address: press-release path"))
+    if not_seller:
+        return out
+    if _URL_SHOP_PATH.search(path):
+        out.append(("direct", URL_SHOP, "address: shop or product page"))
+    elif _URL_SERVICE_PATH.search(path):
+        out.append(("direct", URL_SERVICE, "address: service or treatment page"))
+    hm = _URL_HOST_CLINIC.search(host)
+    if hm:
+        out.append(("direct", URL_CLINIC_HOST, f"address: clinic-like site name ({hm.group(0)})"))
+    return out
+
 
 @dataclass
 class CommercialResult:
@@ -50,7 +104,14 @@ def _sum(doc: Doc, prefix: str) -> tuple[float, list[tuple[float, object]]]:
     return total, used
 
 
-def assess_commercial(doc: Doc, *, publisher: str | None = None, satire: bool = False) -> CommercialResult:
+def assess_commercial(
+    doc: Doc,
+    *,
+    publisher: str | None = None,
+    satire: bool = False,
+    url: str | None = None,
+    meta: dict | None = None,
+) -> CommercialResult:
     direct, d_hits = _sum(doc, "commercial.direct.")
     indirect, i_hits = _sum(doc, "commercial.indirect.")
     independent, _ = _sum(doc, "commercial.independent.")
@@ -69,12 +130,22 @@ def assess_commercial(doc: Doc, *, publisher: str | None = None, satire: bool = 
         direct += w
         m = prices[0]
         extra.append(Reason("commercial_interest", "direct", m.group(0).strip(), doc.sentence_of(m.start()).snippet(), w))
-    marks = _MARKS.findall(text) if ("™" in text or "®" in text or "(" in text) else []
+    low = doc.lower
+    marks = _MARKS.findall(text) if ("™" in text or "®" in text or "(tm)" in low or "(r)" in low) else []
     if marks:
         w = min(len(marks), 3) * 0.5
         direct += w
         pos = _MARKS.search(doc.text).start()
         extra.append(Reason("commercial_interest", "direct", "trademark sign", doc.sentence_of(pos).snippet(), w))
+
+    seller_site = 0.0
+    for lab, pts, why in url_signals(url):
+        if lab == "direct":
+            direct += pts
+            seller_site = URL_SELLER_INDIRECT  # a seller's site writing about what it may not sell
+        else:
+            indirect += pts
+        extra.append(Reason("commercial_interest", lab, why, url[:200] if url else "", pts))
 
     if publisher in PUBLISHER_PRIOR:
         pd, pi = PUBLISHER_PRIOR[publisher]
@@ -91,8 +162,19 @@ def assess_commercial(doc: Doc, *, publisher: str | None = None, satire: bool = 
         label = "direct"
     elif indirect_eff + 0.5 * direct >= INDIRECT_AT:
         label = "indirect"
+    elif seller_site:
+        label = "indirect"  # a clinic's or shop's own site: promotional even when critical
     else:
         label = "none"
+
+    sponsor = str((meta or {}).get("sponsor_class") or "").lower()
+    if sponsor == "industry" and not satire:
+        # A trial run by the maker of what it tests: at least indirect interest.
+        name = (meta or {}).get("sponsor")
+        cue = "trial sponsor: industry" + (f" ({name})" if isinstance(name, str) and name else "")
+        extra.append(Reason("commercial_interest", "indirect", cue[:120], "", META_SPONSOR))
+        if label == "none":
+            label = "indirect"
 
     if label != "none":
         pool = d_hits if label == "direct" else i_hits + d_hits

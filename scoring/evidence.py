@@ -29,6 +29,27 @@ PLANNED_WITH_RESULTS = 0.6
 BACKGROUND = 0.4
 CITATION = 0.15
 ANIMAL_IN_DISH = 0.3
+# Registry-record wording ("Status: Recruiting", "Estimated enrollment") that makes a text a registry record.
+REGISTRY_AT = 4.0
+META_WEIGHT = 6.0
+# PubMed publication types (lower case) -> the stage they set, strongest first.
+PUBLICATION_TYPES = (
+    ("meta-analysis", "meta_analysis"),
+    ("systematic review", "meta_analysis"),
+    ("network meta-analysis", "meta_analysis"),
+    ("randomized controlled trial", "human_rct"),
+    ("equivalence trial", "human_rct"),
+    ("pragmatic clinical trial", "human_rct"),
+    ("controlled clinical trial", "human_uncontrolled"),
+    ("clinical trial, phase i", "human_uncontrolled"),
+    ("clinical trial", "human_uncontrolled"),
+    ("observational study", "human_uncontrolled"),
+    ("multicenter study", "human_uncontrolled"),
+    ("case reports", "human_anecdote"),
+)
+# Types that say people were studied but not how: a floor under the text's own stage
+# (a "Clinical Trial" whose abstract reports a randomised, placebo-controlled design is an RCT).
+FLOOR_TYPES = frozenset(("controlled clinical trial", "clinical trial", "observational study", "multicenter study"))
 
 
 @dataclass
@@ -38,6 +59,8 @@ class EvidenceResult:
     reasons: list[Reason] = field(default_factory=list)
     # per stage: sentences (by index) that carried its cues
     support: dict[str, set[int]] = field(default_factory=dict)
+    # the stage the item's metadata (publication type, registry record) set, if any
+    meta_stage: str | None = None
 
 
 _PLANNING = frozenset(("evidence.context.planning", "evidence.context.negation"))
@@ -111,10 +134,52 @@ def _factors(
     return out
 
 
+def is_registry_meta(meta: dict | None) -> bool:
+    """A ClinicalTrials.gov record's metadata (trial status or results flag)."""
+    return bool(meta) and ("trial_status" in meta or "has_results" in meta)
+
+
+def meta_decision(meta: dict | None) -> tuple[str, str, bool] | None:
+    """(stage, cue, floor) that metadata sets, or None; `floor`: the stage is a minimum
+    and a stronger design stated in the text stands. A registry record without results is `none`
+    whatever its design words say; with results its allocation decides. PubMed publication
+    types set the stage (the strongest type wins); a retracted paper is no evidence."""
+    if not meta or not isinstance(meta, dict):
+        return None
+    if is_registry_meta(meta):
+        status = str(meta.get("trial_status") or "unknown").replace("_", " ")
+        if meta.get("has_results") is True:
+            allocation = str(meta.get("allocation") or "").lower()
+            if allocation == "randomized":
+                return "human_rct", "registry record with results: randomized", False
+            how = allocation.replace("_", "-") or "allocation not randomized"
+            return "human_uncontrolled", f"registry record with results: {how}", False
+        return "none", f"registry record without results (status: {status})", False
+    types = meta.get("publication_types") or []
+    if isinstance(types, str):
+        types = [types]
+    names = [t for t in types if isinstance(t, str)]
+    lowered = [t.strip().lower() for t in names]
+    if meta.get("retracted") is True or "retracted publication" in lowered:
+        return "none", "publication type: Retracted Publication", False
+    for key, stage in PUBLICATION_TYPES:
+        for orig, low in zip(names, lowered):
+            if low == key or (key.startswith("clinical trial") and low.startswith(key)):
+                floor = key in FLOOR_TYPES or key.startswith("clinical trial")
+                return stage, f"publication type: {orig.strip()}", floor
+    return None
+
+
 def assess_evidence(
-    doc: Doc, *, satire: bool = False, registry: bool = False, results: re.Pattern[str] | None = None
+    doc: Doc,
+    *,
+    satire: bool = False,
+    registry: bool = False,
+    results: re.Pattern[str] | None = None,
+    meta: dict | None = None,
 ) -> EvidenceResult:
-    """`results` matches words that report results (lexicons/evidence.toml results_words)."""
+    """`results` matches words that report results (lexicons/evidence.toml results_words);
+    `meta` is the API adapters' structured facts (publication types, registry status)."""
     scores = {s: 0.0 for s in EVIDENCE_STAGES}
     best: dict[str, tuple[float, object, Sentence]] = {}
     support: dict[str, set[int]] = {}
@@ -157,8 +222,36 @@ def assess_evidence(
             counted.setdefault(stage, []).append((w, h, sent))
 
     reasons: list[Reason] = []
-    registry_plan = registry and not doc.category("evidence.context.registry_results")
-    if satire or registry_plan:
+    no_results = doc.category("evidence.context.registry_no_results")
+    has_results = bool(doc.category("evidence.context.registry_results")) and not no_results
+    record_words = sum(h.cue.weight for h in doc.category("evidence.context.registry_record"))
+    registry_like = registry or record_words >= REGISTRY_AT
+    registry_plan = registry_like and not has_results
+    decided = meta_decision(meta)
+    meta_stage = None
+    if decided is not None:
+        meta_stage, meta_cue, floor = decided
+        text_stage = _decide(scores, title_scores) if not registry_plan else "none"
+        # The text may bind the headline to cells or mice (a "Review" of mouse studies):
+        # a preclinical stage named in the title outranks a human publication type.
+        if floor and _RANK[text_stage] > _RANK[meta_stage]:
+            # the text names a stronger design than the type does: its cues decide
+            stage = text_stage
+            reasons.append(Reason("evidence_stage", stage, f"{meta_cue} (at least {meta_stage.replace('_', ' ')})", "", 0.0))
+            meta_stage = None
+        elif (
+            meta_stage not in ("none",)
+            and not is_registry_meta(meta)
+            and text_stage in ("in_vitro", "animal")
+            and title_scores.get(text_stage, 0.0) >= TITLE_THRESHOLD
+        ):
+            stage = text_stage
+            reasons.append(Reason("evidence_stage", stage, f"{meta_cue} (headline bound to {text_stage.replace('_', ' ')})", doc.sentences[0].snippet(), 0.0))
+            meta_stage = None
+        else:
+            stage = meta_stage
+            reasons.append(Reason("evidence_stage", stage, meta_cue, "", META_WEIGHT))
+    elif satire or registry_plan:
         stage = "none"
     else:
         # An item mostly about a planned or enrolling study: what is left is its description.
@@ -166,25 +259,31 @@ def assess_evidence(
             if mass > scores[st] and st not in title_scores:
                 scores[st] = min(scores[st], THRESHOLD * 0.99)
         stage = _decide(scores, title_scores)
-    if stage != "none" and stage in best:
+    if meta_stage is not None:
+        pass  # metadata decided: its reason is first; text cues follow only as context below
+    elif stage != "none" and stage in best:
         # the decisive stage's strongest cues first
         picked = sorted(counted.get(stage, ()), key=lambda t: -t[0])[:3]
         for w, h, s in picked:
             reasons.append(Reason("evidence_stage", stage, h.text, s.snippet(), w))
-    if stage == "none":
+    if stage == "none" and meta_stage is None:
         for w, h, s, ctx in sorted(discounted, key=lambda t: -t[0])[:3]:
             reasons.append(Reason("evidence_stage", "none", ctx.text, s.snippet(), round(w, 2)))
         if satire:
             reasons.append(Reason("evidence_stage", "none", "satire", doc.sentences[0].snippet(), 0.0))
         elif registry_plan:
-            reasons.append(Reason("evidence_stage", "none", "registry record without results", "", 0.0))
+            why = no_results[0] if no_results else None
+            reasons.append(Reason(
+                "evidence_stage", "none", "registry record without results" + (f" ({why.text})" if why else ""),
+                doc.sentence_of(why.start).snippet() if why else "", 0.0,
+            ))
     # the runner-up stage, so a reader sees what else was considered
     others = [s for s in EVIDENCE_STAGES if s not in (stage, "none") and scores[s] >= THRESHOLD and s in best]
     if others:
         other = max(others, key=lambda s: scores[s])
         w, h, s = best[other]
         reasons.append(Reason("evidence_stage", other, h.text, s.snippet(), -round(w, 2)))
-    return EvidenceResult(stage=stage, scores=scores, reasons=reasons, support=support)
+    return EvidenceResult(stage=stage, scores=scores, reasons=reasons, support=support, meta_stage=meta_stage)
 
 
 def _decide(scores: dict[str, float], title_scores: dict[str, float]) -> str:

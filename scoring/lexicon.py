@@ -96,7 +96,7 @@ def _expand_once(pattern: str) -> list[str] | None:
     i = _literal_end(pattern)
     if i and pattern.startswith("\\d+", i):
         return [pattern[:i] + digit + "\\d*" + pattern[i + 3 :] for digit in "0123456789"]
-    if i and pattern.startswith("\\d", i):
+    if i and pattern.startswith("\\d", i) and pattern[i + 2 : i + 3] not in ("*", "+", "?", "{"):
         return [pattern[:i] + digit + pattern[i + 2 :] for digit in "0123456789"]
     if not pattern.startswith("(?:", i):
         return None
@@ -215,6 +215,7 @@ class Matcher:
     _index: dict[str, list[tuple[str, str, Cue]]] = field(default_factory=dict)
     _trie: re.Pattern[str] | None = None
     _by_prefix: dict[str, list[tuple[re.Pattern[str] | None, Cue, str, int, bool]]] = field(default_factory=dict)
+    _fast: dict[str, tuple] = field(default_factory=dict)
 
     def add(self, cue: Cue) -> None:
         for pattern in _expand_leading_group(cue.pattern.strip().lower()):
@@ -268,6 +269,21 @@ class Matcher:
             p for p, items in by_prefix.items() if all(regex is None and word_end for regex, _, _, _, word_end in items)
         }
         self._trie = _trie_regex(set(by_prefix), word_final)
+        # The hot loop's view: each admitted cue with its cap, group and weight unpacked, and
+        # for a prefix that admits several cues needing a regex, one combined regex that says
+        # at C speed whether any of them can match here (most such places match none).
+        keys: dict[int, int] = {}
+        fast: dict[str, tuple] = {}
+        for p, items in self._by_prefix.items():
+            entries = tuple(
+                (regex, cue, lit, n, word_end, cue.cap, keys.setdefault(id(cue), len(keys)), cue.group, cue.weight)
+                for regex, cue, lit, n, word_end in items
+            )
+            any_of = None
+            if len(entries) > 1 and all(e[0] is not None for e in entries):
+                any_of = re.compile("|".join(f"(?:{e[0].pattern})" for e in entries)).match
+            fast[p] = (any_of, entries)
+        self._fast = fast
 
     def find(self, text: str) -> list[Hit]:
         """All cue matches in lower-case `text`, at word starts, in order of position.
@@ -276,44 +292,48 @@ class Matcher:
         if self._trie is None:
             self.compile()
         hits: list[Hit] = []
-        by_prefix = self._by_prefix
+        append = hits.append
+        by_prefix = self._fast
         size = len(text)
         capped: dict[int, int] = {}
         last: dict[str, int] = {}
+        new_hit = _new_hit
+        hit_type = Hit
         # One C-level scan finds each word start where a cue's literal prefix occurs (the
         # longest such prefix is captured); only the cues that prefix admits are tried there.
         for pos in self._trie.finditer(" " + text):
             start = pos.start()  # = the word's index in `text` (one space was prepended)
-            for regex, cue, lit, n, word_end in by_prefix[pos.group(1)]:
-                if cue.cap:
-                    seen = capped.get(id(cue), 0)
-                    if seen >= cue.cap:
-                        continue
-                    capped[id(cue)] = seen + 1
+            any_of, entries = by_prefix[pos.group(1)]
+            if any_of is not None and any_of(text, start) is None:
+                continue
+            for regex, cue, lit, n, word_end, cap, key, group, weight in entries:
+                if cap and capped.get(key, 0) >= cap:
+                    continue
                 if regex is None:
                     end = start + n
                     if word_end and end < size:
                         c = text[end]
                         if c.isalnum() or c == "_":
                             continue
-                    hit = _new_hit(Hit, (cue, start, end, lit))
+                    hit = new_hit(hit_type, (cue, start, end, lit))
                 else:
                     m = regex.match(text, start)
                     if m is None:
                         continue
                     end = m.end()
-                    hit = _new_hit(Hit, (cue, start, end, m.group()))
-                group = cue.group
+                    hit = new_hit(hit_type, (cue, start, end, m.group()))
+                if cap:  # a capped cue counts its matches, not the places it was tried
+                    capped[key] = capped.get(key, 0) + 1
                 i = last.get(group)
                 if i is not None:
                     kept = hits[i]
-                    if start < kept.end:  # overlaps the kept hit of its group
-                        kw = kept.cue.weight
-                        if cue.weight > kw or (cue.weight == kw and end - start > kept.end - kept.start):
+                    if start < kept[2]:  # overlaps the kept hit of its group
+                        kw = kept[0].weight
+                        if weight > kw or (weight == kw and end - start > kept[2] - kept[1]):
                             hits[i] = hit
                         continue
                 last[group] = len(hits)
-                hits.append(hit)
+                append(hit)
         return hits
 
 

@@ -39,6 +39,9 @@ class Scorer:
         publisher = item.get("publisher")
         if publisher not in PUBLISHERS:
             publisher = None
+        meta = item.get("meta")
+        if not isinstance(meta, dict):
+            meta = None
         doc = build_doc(title, text, self.lexicons.matcher)
 
         satire_hits = doc.category("hype.satire.")
@@ -46,8 +49,13 @@ class Scorer:
 
         treat = assess_treatments(doc, self.parents)
         rel = assess_relevance(doc, treatment_score=min(sum(treat.weights.values()), 4.0))
-        ev = assess_evidence(doc, satire=satire, registry=publisher == "registry", results=self.results_words)
-        com = assess_commercial(doc, publisher=publisher, satire=satire)
+        ev = assess_evidence(
+            doc, satire=satire, registry=publisher == "registry", results=self.results_words, meta=meta
+        )
+        url = item.get("url")
+        com = assess_commercial(
+            doc, publisher=publisher, satire=satire, url=url if isinstance(url, str) else None, meta=meta
+        )
         hype = assess_hype(doc, stage=ev.stage, stage_support=ev.support, commercial=com.label, satire=satire)
 
         reasons: list[Reason] = []

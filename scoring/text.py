@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .lexicon import Hit, Matcher
@@ -21,7 +22,7 @@ _REPLACE = (
 # Sentence ends: ., ! or ? followed by space and a capital, digit or quote; or a line
 # break (headings, bullets and paragraphs end there).
 _SENT_END = re.compile(
-    r"[.!?][\"')\]]*[ \t]+(?=[\"'(\[]?[A-Z0-9•\-\u00c0-\u00de\u0130\u0391-\u03a9\u0410-\u042f])|\n\s*"
+    r"([.!?][\"')\]]*)[ \t]+(?=[\"'(\[]?[A-Z0-9•\-\u00c0-\u00de\u0130\u0391-\u03a9\u0410-\u042f])|\n\s*"
 )
 # Common abbreviations that end with a period but do not end a sentence.
 _ABBREVIATIONS = frozenset(
@@ -160,21 +161,26 @@ def normalise(s: str) -> str:
 
 def _split(body: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
+    append = spans.append
     pos = 0
+    abbreviations = _ABBREVIATIONS
     for m in _SENT_END.finditer(body):
         start = m.start()
-        mark = m.group()
-        if mark[0] == "\n":
+        c = body[start]
+        if c == "\n":
             end = start - 1 if start and body[start - 1] == " " else start
         else:
-            if mark[0] == "." and body[max(pos, start - 6) : start].rsplit(" ", 1)[-1].lower() in _ABBREVIATIONS:
-                continue
-            end = start + len(mark.rstrip())
+            if c == ".":
+                lo = start - 6 if start - 6 > pos else pos
+                sp = body.rfind(" ", lo, start)
+                if body[sp + 1 if sp >= 0 else lo : start].lower() in abbreviations:
+                    continue
+            end = m.end(1)
         if end > pos:
-            spans.append((pos, end))
+            append((pos, end))
         pos = m.end()
     if pos < len(body):
-        spans.append((pos, len(body)))
+        append((pos, len(body)))
     return spans
 
 
@@ -213,26 +219,31 @@ def build_doc(title: str, body: str, matcher: Matcher) -> Doc:
     hits = matcher.find(lower)
     doc = Doc(title=title, text=text, lower=lower, sentences=sentences, hits=hits)
     doc._starts = starts = [sp[0] for sp in spans]
-    by_sentence = doc.by_sentence
-    by_category = doc.by_category
+    by_sentence: defaultdict[int, list[Hit]] = defaultdict(list)
+    by_category: defaultdict[str, list[Hit]] = defaultdict(list)
+    sent_cats: defaultdict[int, set[str]] = defaultdict(set)
     pos2sent = doc._pos2sent
-    sent_cats = doc._sent_cats
     si, last = 0, len(starts) - 1
+    nxt = starts[1] if last > 0 else len(lower) + 1
+    cur_hits = cur_cats = None
     for h in hits:  # hits and sentences are both in text order: walk them together
-        while si < last and starts[si + 1] <= h.start:
-            si += 1
-        pos2sent[h.start] = si
-        lst = by_sentence.get(si)
-        if lst is None:
-            by_sentence[si] = [h]
-            sent_cats[si] = {h.cue.category}
-        else:
-            lst.append(h)
-            sent_cats[si].add(h.cue.category)
-        for key in h.cue.prefixes:
-            lst = by_category.get(key)
-            if lst is None:
-                by_category[key] = [h]
-            else:
-                lst.append(h)
+        start = h[1]
+        if start >= nxt:
+            while si < last and starts[si + 1] <= start:
+                si += 1
+            nxt = starts[si + 1] if si < last else len(lower) + 1
+            cur_hits = None
+        pos2sent[start] = si
+        cue = h[0]
+        if cur_hits is None:
+            cur_hits = by_sentence[si]
+            cur_cats = sent_cats[si]
+        cur_hits.append(h)
+        cur_cats.add(cue.category)
+        for key in cue.prefixes:
+            by_category[key].append(h)
+    # plain dicts from here on: lookups of absent keys must not create entries
+    doc.by_sentence = dict(by_sentence)
+    doc.by_category = dict(by_category)
+    doc._sent_cats = dict(sent_cats)
     return doc

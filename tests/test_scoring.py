@@ -79,6 +79,37 @@ PLANNED_CASES = [
 ]
 
 
+# A planned trial in a report of a smaller study: the plan is not the result (sentences written here).
+PLANNED_NEXT_CASES = [
+    ("Small study of microneedling", "Eighteen women used the device in an open-label pilot study and hair counts rose. We now need a randomised trial to know whether it works.", "human_uncontrolled", "open-label"),
+    ("Case series of PRP", "Twelve patients were treated in an uncontrolled case series. The authors say the results should be tested in a larger placebo-controlled study.", "human_uncontrolled", "uncontrolled"),
+    ("Two patients regrew hair", "Two patients with alopecia universalis regrew hair on the drug. The authors believe the cases should prompt a randomized clinical trial.", "human_anecdote", "two patients"),
+    ("Pilot results", "In a single-arm pilot study of 20 men density rose; investigators plan a double-blind trial next year.", "human_uncontrolled", "single-arm"),
+]
+
+
+@pytest.mark.parametrize("title,text,stage,cue", PLANNED_NEXT_CASES, ids=[c[0] for c in PLANNED_NEXT_CASES])
+def test_a_trial_that_is_needed_is_not_a_result(title, text, stage, cue):
+    s = _score(title, text)
+    assert s.evidence_stage == stage
+    _assert_cue(s, "evidence_stage", cue)
+
+
+# First-person experience reports are anecdotes (sentences written here).
+ANECDOTE_CASES = [
+    ("Month 5 update on dutasteride", "I'm 29 and switched from finasteride in spring. My derm prescribed 0.5mg. Crown is fuller, temples the same. Obviously n=1.", "human_anecdote", "n=1"),
+    ("Week 12 on topical minoxidil - progress pics", "Shedding stopped around week 8. In my case the hairline filled in a little. This is just my experience.", "human_anecdote", "week 12 on"),
+    ("Eight months on microneedling", "Eight months into weekly microneedling and my barber noticed the difference before I did.", "human_anecdote", "eight months into"),
+]
+
+
+@pytest.mark.parametrize("title,text,stage,cue", ANECDOTE_CASES, ids=[c[0] for c in ANECDOTE_CASES])
+def test_first_person_experience_is_an_anecdote(title, text, stage, cue):
+    s = _score(title, text)
+    assert s.evidence_stage == stage
+    _assert_cue(s, "evidence_stage", cue)
+
+
 @pytest.mark.parametrize("title,text,cue", PLANNED_CASES, ids=[c[0] for c in PLANNED_CASES])
 def test_plans_and_negations_are_not_evidence(title, text, cue):
     s = _score(title, text)
@@ -190,6 +221,148 @@ def test_publisher_is_one_signal():
     _assert_cue(s, "commercial_interest", "publisher: clinic")
 
 
+# Service, product, company, press-office and affiliate language; sentences written for these tests.
+COMMERCIAL_GENERAL_CASES = [
+    ("Exosome therapy for thinning hair", "Ask about treatment packages. A free assessment with one of our specialists takes about twenty minutes.", "direct", "treatment packages"),
+    ("PRP for hair loss", "Our hair restoration specialists will assess your scalp. Opening hours: Monday to Saturday, 9am to 6pm.", "direct", "opening hours"),
+    ("Rosemary scalp serum", "Dermatologist-formulated with caffeine and biotin. Key ingredients: rosemary oil, peptides. Subscribe and save on every delivery.", "direct", "dermatologist-formulated"),
+    ("Pipeline update", "Our lead candidate is a topical androgen receptor degrader. About Follixa Therapeutics Inc. Follixa is a clinical-stage company.", "direct", "our lead candidate"),
+    ("Follicle switch found", "The findings were announced by the university press office. Media relations: contact the news service for interviews.", "indirect", "press office"),
+    ("Best shampoos for thinning hair", "This post contains affiliate links: we may earn a commission at no extra cost to you when you buy through them.", "indirect", "affiliate link"),
+    ("Join our alopecia study", "The investigational drug will be provided at no cost. Participants will also receive all study-related visits with a study doctor at no cost.", "direct", "at no cost"),
+    ("Laser cap study", "Hair counts rose versus sham in women using the cap. The study was supported by the device manufacturer.", "indirect", "supported by the device manufacturer"),
+]
+
+
+@pytest.mark.parametrize(
+    "title,text,label,cue", COMMERCIAL_GENERAL_CASES, ids=[c[2] + ":" + c[0] for c in COMMERCIAL_GENERAL_CASES]
+)
+def test_commercial_general_cues(title, text, label, cue):
+    s = _score(title, text)
+    assert s.commercial_interest == label
+    _assert_cue(s, "commercial_interest", cue)
+
+
+# The page address's general shape: (url, text, expected label, cue among the reasons).
+NEUTRAL_TEXT = "Finasteride lowers DHT and can slow hair loss in men; it takes months to show an effect."
+URL_CASES = [
+    ("https://example-shop.test/shop/finasteride-1mg.html", NEUTRAL_TEXT, "direct", "address: shop or product page"),
+    ("https://example.test/products/hair-serum", NEUTRAL_TEXT, "direct", "address: shop or product page"),
+    ("https://www.smithhairclinic.test/blog/finasteride", NEUTRAL_TEXT + " Book a consultation.", "direct", "address: clinic-like site name"),
+    ("https://www.smithhairclinic.test/blog/finasteride", NEUTRAL_TEXT, "indirect", "address: clinic-like site name"),
+    ("https://www.example-university.test/news-release/2026/hair-study", NEUTRAL_TEXT, "indirect", "address: press-release path"),
+    ("https://www.dailyhealthnews.test/2026/finasteride-explained", NEUTRAL_TEXT, "none", ""),
+    ("https://journals.example.test/products/ejournals/abstract/10.1/x", NEUTRAL_TEXT, "none", ""),
+    ("https://www.example.test/clinical-trials/finasteride", NEUTRAL_TEXT, "none", ""),
+]
+
+
+@pytest.mark.parametrize("url,text,label,cue", URL_CASES, ids=[c[2] + ":" + c[0][8:40] for c in URL_CASES])
+def test_url_shape_is_a_commercial_signal(url, text, label, cue):
+    s = _score("Finasteride explained", text, url=url)
+    assert s.commercial_interest == label
+    if cue:
+        _assert_cue(s, "commercial_interest", cue)
+
+
+def test_url_signals_ignore_odd_input():
+    from scoring.commercial import url_signals
+
+    assert url_signals(None) == [] and url_signals("") == [] and url_signals(42) == []  # type: ignore[arg-type]
+    assert url_signals("https://inclinicaltrials.test/hair/NCT01") == []  # "clinical" is not "clinic"
+
+
+def test_sceptical_clinic_blog_stays_at_least_indirect():
+    s = _score(
+        "Why the media overstate hair research",
+        "Headlines exaggerate: a mouse result is not a cure, and sceptics are right to be wary.",
+        url="https://www.examplehairclinic.test/blog/media-hype",
+    )
+    assert s.commercial_interest == "indirect"
+
+
+def test_independent_forum_post_is_not_commercial():
+    s = _score(
+        "Read the actual paper before you get excited",
+        "I read the actual paper: it was done in mice. The press release turning it into a cure is the problem. Not selling anything.",
+    )
+    assert s.commercial_interest == "none"
+    assert s.hype == "low"
+
+
+# --- metadata --------------------------------------------------------------------------------
+
+DESIGN_TEXT = "Randomized, double-blind, placebo-controlled, parallel assignment. Participants apply the gel or vehicle once daily for 24 weeks."
+META_CASES = [
+    # (title, text, meta, expected stage, cue that must be among the reasons)
+    ("Topical gel in male pattern hair loss", DESIGN_TEXT, {"trial_status": "recruiting", "has_results": False, "allocation": "randomized"}, "none", "registry record without results (status: recruiting)"),
+    ("Topical gel in male pattern hair loss", DESIGN_TEXT, {"trial_status": "completed", "has_results": False, "allocation": "randomized"}, "none", "registry record without results (status: completed)"),
+    ("Topical gel in male pattern hair loss", DESIGN_TEXT, {"trial_status": "completed", "has_results": True, "allocation": "randomized"}, "human_rct", "registry record with results: randomized"),
+    ("Laser cap in women", "Single group assignment; all participants wear the cap.", {"trial_status": "completed", "has_results": True, "allocation": "non_randomized"}, "human_uncontrolled", "registry record with results: non-randomized"),
+    ("Laser cap in women", "Single group assignment; all participants wear the cap.", {"trial_status": "completed", "has_results": True}, "human_uncontrolled", "registry record with results"),
+    ("Scalp cooling and hair loss", "Women receiving chemotherapy used a cooling cap; hair was preserved more often than without it.", {"publication_types": ["Journal Article", "Randomized Controlled Trial"]}, "human_rct", "publication type: Randomized Controlled Trial"),
+    ("PRP for hair loss", "We pooled the results of published studies of platelet-rich plasma.", {"publication_types": ["Journal Article", "Meta-Analysis", "Systematic Review"]}, "meta_analysis", "publication type: Meta-Analysis"),
+    ("Oral minoxidil outcomes", "Hair density improved in the patients treated.", {"publication_types": ["Systematic Review"]}, "meta_analysis", "publication type: Systematic Review"),
+    ("Regrowth on a JAK inhibitor", "Two patients with alopecia universalis regrew hair in a randomized fashion of dosing.", {"publication_types": ["Case Reports"]}, "human_anecdote", "publication type: Case Reports"),
+    ("Microneedling with minoxidil", "Thirty women were treated and hair counts rose.", {"publication_types": ["Clinical Trial"]}, "human_uncontrolled", "publication type: Clinical Trial"),
+    ("Topical drug and hair growth", "In a randomized controlled trial hair counts rose versus placebo.", {"publication_types": ["Journal Article", "Retracted Publication"], "retracted": True}, "none", "publication type: Retracted Publication"),
+    ("WNT activators regrow hair in mice: a review", "This review summarises studies in mouse models of hair regrowth.", {"publication_types": ["Review", "Systematic Review"]}, "animal", "headline bound to animal"),
+]
+
+
+@pytest.mark.parametrize("title,text,meta,stage,cue", META_CASES, ids=[c[3] + ":" + c[4][:40] for c in META_CASES])
+def test_metadata_beats_words(title, text, meta, stage, cue):
+    s = _score(title, text, meta=meta)
+    assert s.evidence_stage == stage
+    _assert_cue(s, "evidence_stage", cue)
+
+
+def test_clinical_trial_type_is_a_floor_under_the_text():
+    rct = "In this randomized, double-blind, placebo-controlled trial, hair counts rose versus placebo."
+    s = _score("Topical drug in hair loss", rct, meta={"publication_types": ["Clinical Trial", "Journal Article"]})
+    assert s.evidence_stage == "human_rct"
+    _assert_cue(s, "evidence_stage", "publication type: Clinical Trial (at least human uncontrolled)")
+    _assert_cue(s, "evidence_stage", "randomized")
+
+
+def test_meta_without_known_fields_leaves_text_in_charge():
+    text = "In a randomized, double-blind trial hair counts rose versus placebo at week 24."
+    assert _score("Phase 2 results", text, meta={"journal": "X"}).evidence_stage == "human_rct"
+    assert _score("Phase 2 results", text, meta="not a dict").evidence_stage == "human_rct"  # type: ignore[arg-type]
+    assert _score("Phase 2 results", text, meta={"publication_types": ["Review"]}).evidence_stage == "human_rct"
+
+
+def test_industry_sponsor_is_at_least_indirect():
+    meta = {"trial_status": "recruiting", "has_results": False, "sponsor": "Acme Dermatology Inc.", "sponsor_class": "industry"}
+    s = _score("A study of a topical gel in hair loss", DESIGN_TEXT, meta=meta)
+    assert s.commercial_interest in ("indirect", "direct")
+    _assert_cue(s, "commercial_interest", "trial sponsor: industry")
+    other = _score("A study of a topical gel in hair loss", DESIGN_TEXT, meta={**meta, "sponsor_class": "other"})
+    assert other.commercial_interest == "none"
+
+
+def test_industry_sponsor_named_in_registry_text_is_indirect():
+    text = "Status: Recruiting. Sponsor: Acme Follicle Therapeutics, Inc. Estimated enrollment: 120. " + DESIGN_TEXT
+    s = _score("A study of a topical gel in hair loss", text)
+    assert (s.evidence_stage, s.commercial_interest) == ("none", "indirect")
+    _assert_cue(s, "commercial_interest", "sponsor: acme follicle therapeutics")
+
+
+REGISTRY_TEXT_CASES = [
+    # Registry records in plain text (no publisher, no metadata): no results posted -> none.
+    ("Gel in hair loss", "Status: Recruiting. Estimated enrollment: 240 participants. " + DESIGN_TEXT + " Results: none posted.", "none", "registry record without results"),
+    ("Laser cap in women", "Status: Completed. Actual enrollment: 96. Study type: Interventional. " + DESIGN_TEXT + " No results posted.", "none", "registry record without results"),
+]
+
+
+@pytest.mark.parametrize("title,text,stage,cue", REGISTRY_TEXT_CASES, ids=[c[0] for c in REGISTRY_TEXT_CASES])
+def test_registry_text_without_results(title, text, stage, cue):
+    for publisher in (None, "registry"):
+        s = _score(title, text, publisher=publisher)
+        assert s.evidence_stage == stage
+        _assert_cue(s, "evidence_stage", cue)
+
+
 # --- hype ------------------------------------------------------------------------------------
 
 HYPE_CASES = [
@@ -232,6 +405,8 @@ def test_hype_score_orders_labels():
 
 
 SATIRE_CASES = [
+    ("Area man waits for baldness cure", "Area man Gary Olsen, 52, has postponed buying a hat until the cure arrives. At press time he was still refreshing the news."),
+    ("Miracle tonic works on everyone except its buyers", "Experts contacted for comment sighed for approximately a minute. The hair tonic regrows hair on everyone except the people who bought it."),
     ("Funny story: scientists cure baldness with glue", "Funny story written by our staff. Researchers claim a 100% cure for baldness: glue carpet to your head."),
     ("Baldness solved forever", "This satirical column reveals a miracle cure for baldness: simply wear a hat for the rest of your life."),
 ]
@@ -451,6 +626,25 @@ def test_matcher_overlaps_collapse_within_a_group():
     m.compile()
     hits = m.find("it worked in mice.")
     assert sorted((h.cue.category, h.text) for h in hits) == [("t.a", "in mice"), ("t.b", "mice")]
+
+
+def test_capped_cue_counts_matches_not_attempts():
+    from scoring.lexicon import Cue, Matcher
+
+    m = Matcher()
+    m.add(Cue("t.a", r"more (?:\w+ )?research (?:is|are) needed", 3.0, cap=1))
+    m.compile()
+    hits = m.find("more money is needed. more research is needed. more research is needed.")
+    assert [h.text for h in hits] == ["more research is needed"]  # the failed try did not use up the cap
+
+
+def test_number_inside_a_cue_keeps_its_meaning():
+    from scoring.lexicon import Cue, Matcher
+
+    m = Matcher()
+    m.add(Cue("t.a", r"week \d+ of", 1.0))
+    m.compile()
+    assert [h.text for h in m.find("week 123 of treatment, week 7 of rest")] == ["week 123 of", "week 7 of"]
 
 
 def test_no_cue_starts_with_a_bare_common_word():
