@@ -21,7 +21,7 @@ run: $(STAMP)
 	$(HW) status
 
 demo: $(STAMP)
-	$(HW) demo
+	$(HW) demo $(DEMO_ARGS)
 
 # The browser test drives Debian's chromium with Playwright (no browser download).
 # As root (CI), install it with apt-get when missing; otherwise the browser test

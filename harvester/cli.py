@@ -343,7 +343,10 @@ def eval_command(labelled_file: str, use_publisher: bool, as_json: bool) -> None
                    "and a file that is not a demo database is never overwritten).")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port of the sample-feed server on 127.0.0.1 (0: any free port).")
-def demo(db_path: str, port: int) -> None:
+@click.option("--site-port", type=click.IntRange(1, 65535), default=8001, show_default=True,
+              help="Port of the site on 127.0.0.1.")
+@click.option("--no-serve", is_flag=True, help="Stop after harvesting and building the digest; do not serve the site.")
+def demo(db_path: str, port: int, site_port: int, no_serve: bool) -> None:
     """Offline demo: serve bundled sample feeds on 127.0.0.1 and harvest them into a fresh demo database."""
     from .demo import DemoError, run_demo
 
@@ -361,6 +364,15 @@ def demo(db_path: str, port: int) -> None:
     built = build_digests(db, include_current=True)
     db.close()
     click.echo(f"Digest: built {', '.join(built) or 'nothing'} (the current week, as a preview).")
+    if no_serve:
+        return
+    from .serve import ServeError, serve as serve_site
+
+    click.echo(f"Site: http://127.0.0.1:{site_port}/  (sample data, labelled as such on every page; Ctrl-C stops)")
+    try:
+        serve_site(str(run.db_path), host="127.0.0.1", port=site_port)
+    except ServeError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 # -- digest ----------------------------------------------------------------------------

@@ -191,7 +191,7 @@ def test_cli_runs_twice_with_a_fresh_database_and_ignores_hypewatch_db(tmp_path,
     runner = CliRunner()
     ids = []
     for _ in range(2):
-        result = runner.invoke(cli, ["demo"])
+        result = runner.invoke(cli, ["demo", "--no-serve"])
         assert result.exit_code == 0, result.output
         assert "SAMPLE DATA" in result.output
         conn = sqlite3.connect(tmp_path / "demo.db")
@@ -222,7 +222,7 @@ def test_refuses_to_overwrite_a_real_database(tmp_path):
     with pytest.raises(DemoError, match="not a hypewatch demo database"):
         run_demo(path, echo=lambda line: None)
     assert _digest(path) == before
-    result = CliRunner().invoke(cli, ["demo", "--db", str(path)])
+    result = CliRunner().invoke(cli, ["demo", "--no-serve", "--db", str(path)])
     assert result.exit_code == 2
     assert "not a hypewatch demo database" in result.output and "--db" in result.output
     assert _digest(path) == before
