@@ -109,9 +109,6 @@ def sync_sources(db: Database, configured: Sequence[dict[str, Any]], now: dateti
     return result
 
 
-def get_source(db: Database, name: str) -> dict[str, Any] | None:
-    rows = list(db["sources"].rows_where("name = ?", [name]))
-    return rows[0] if rows else None
 
 
 def list_sources(db: Database) -> list[dict[str, Any]]:
@@ -133,8 +130,6 @@ def due_sources(db: Database, now: datetime | None = None, *, include_not_due: b
     return list(db["sources"].rows_where(" AND ".join(where), params, order_by="next_check_at, name"))
 
 
-def update_source(db: Database, name: str, changes: dict[str, Any]) -> None:
-    db["sources"].update(name, changes)
 
 
 # -- items ------------------------------------------------------------------
@@ -216,16 +211,8 @@ def _insert_new_items(db: Database, rows: list[dict[str, Any]]) -> None:
     db.conn.executemany(sql, [[row.get(c) for c in columns] for row in rows])
 
 
-def items_needing_fulltext(db: Database, source: str, limit: int = 100) -> list[dict[str, Any]]:
-    return list(db["items"].rows_where("source = ? AND fulltext_status = 'pending'", [source],
-                                       order_by="first_seen_at", limit=limit))
 
 
-def save_fulltext(db: Database, results: Iterable[dict[str, Any]]) -> None:
-    """Store extracted texts; each dict has id, fulltext_status and maybe text."""
-    with db.atomic():
-        for row in results:
-            db["items"].update(row["id"], {k: v for k, v in row.items() if k != "id"})
 
 
 def items_to_score(db: Database, version: str, *, rescore: bool = False, limit: int = 1000,
