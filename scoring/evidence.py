@@ -102,7 +102,7 @@ def _factors(
 ) -> list[tuple[float, str | None, object]]:
     """Context factor for each stage hit of a sentence. Plans and negations bind within
     their clause; citations and background mentions colour the whole sentence."""
-    if not (doc.categories_at(sent.index) & _CONTEXT):
+    if _CONTEXT.isdisjoint(doc.categories_at(sent.index)):
         return [(1.0, None, None)] * len(stage_hits)
     ctx = doc.cats_in(sent, "evidence.context.")
     lower = doc.lower
@@ -187,39 +187,57 @@ def assess_evidence(
     discounted: list[tuple[float, object, Sentence, object]] = []
     planned: dict[str, float] = {}
     counted: dict[str, list[tuple[float, object, Sentence]]] = {}
-    grouped: dict[int, list] = {}
+    grouped: dict[int, tuple[Sentence, list]] = {}  # by sentence index, in order of first hit
+    sentence_of = doc.sentence_of
     for h in doc.category(_PREFIX):
-        grouped.setdefault(doc.sentence_of(h.start).index, []).append(h)
-    for si, stage_hits in grouped.items():
-        sent = doc.sentences[si]
+        sent = sentence_of(h.start)
+        group = grouped.get(sent.index)
+        if group is None:
+            grouped[sent.index] = (sent, [h])
+        else:
+            group[1].append(h)
+    n_prefix = len(_PREFIX)
+    for sent, stage_hits in grouped.values():
         factors = _factors(doc, sent, stage_hits, results)
         has_dish = explicit_animal = False
         for h in stage_hits:
-            if h.cue.category == _IN_VITRO and h.cue.weight >= 2.5:
+            cue = h.cue
+            if cue.category == _IN_VITRO and cue.weight >= 2.5:
                 has_dish = True
-            elif h.cue.category == _ANIMAL and h.cue.weight >= 3:
+            elif cue.category == _ANIMAL and cue.weight >= 3:
                 explicit_animal = True
+        dish_only = has_dish and not explicit_animal
+        sw = sent.weight
+        si = sent.index
+        title = sent.is_title
         seen: set[tuple[str, str]] = set()
         for h, (factor, why, ctx) in zip(stage_hits, factors):
-            stage = h.cue.category[len(_PREFIX):]
+            cue = h.cue
+            stage = cue.category[n_prefix:]
             key = (stage, h.text)
             if key in seen:  # the same words twice in one sentence count once
                 continue
             seen.add(key)
-            w = h.cue.weight * sent.weight * factor
-            if stage == "animal" and has_dish and not explicit_animal:
+            cw = cue.weight
+            w = cw * sw * factor
+            if dish_only and stage == "animal":
                 w *= ANIMAL_IN_DISH  # "organoids from mouse stem cells": a dish, not an animal
             if factor < 1.0 and ctx is not None:
-                discounted.append((h.cue.weight * sent.weight * (1 - factor), h, sent, ctx))
+                discounted.append((cw * sw * (1 - factor), h, sent, ctx))
                 if why == "planned":
-                    planned[stage] = planned.get(stage, 0.0) + h.cue.weight * sent.weight
+                    planned[stage] = planned.get(stage, 0.0) + cw * sw
             scores[stage] += w
-            support.setdefault(stage, set()).add(sent.index)
-            if sent.is_title and h.cue.weight >= TITLE_CUE:
-                title_scores[stage] = title_scores.get(stage, 0.0) + w
-            if stage not in best or w > best[stage][0]:
+            if stage in best:
+                support[stage].add(si)
+                counted[stage].append((w, h, sent))
+                if w > best[stage][0]:
+                    best[stage] = (w, h, sent)
+            else:
+                support[stage] = {si}
+                counted[stage] = [(w, h, sent)]
                 best[stage] = (w, h, sent)
-            counted.setdefault(stage, []).append((w, h, sent))
+            if title and cw >= TITLE_CUE:
+                title_scores[stage] = title_scores.get(stage, 0.0) + w
 
     reasons: list[Reason] = []
     no_results = doc.category("evidence.context.registry_no_results")

@@ -178,10 +178,74 @@ def _literal_prefix(pattern: str) -> str:
     return "".join(out)
 
 
-def _trie_regex(prefixes: set[str], word_final: set[str] = frozenset()) -> re.Pattern[str]:
+def _split_literal(pattern: str) -> tuple[str, str | None]:
+    """(_literal_prefix(pattern), the rest of the pattern after it): 'trials? of' -> ('trial', 's? of')."""
+    out: list[str] = []
+    ends: list[int] = []  # ends[k]: the pattern index just after the k-th literal character
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            nxt = pattern[i + 1 : i + 2]
+            if nxt and not nxt.isalnum():
+                out.append(nxt)
+                i += 2
+                ends.append(i)
+                continue
+            break
+        if ch in _META:
+            break
+        out.append(ch)
+        i += 1
+        ends.append(i)
+    if i < len(pattern) and pattern[i] in "?*{" and out:
+        out.pop()  # the last literal is optional
+        ends.pop()
+    rest = pattern[ends[-1] if ends else 0 :]
+    if rest[:1] in ("+", "?", "*", "{"):
+        return "".join(out), None  # 'ab+c': no rest that can be matched after 'ab' on its own
+    return "".join(out), rest
+
+
+def _top_level_bar(pattern: str) -> bool:
+    """Whether the pattern is an alternation at its top level ('a|b', not 'a(?:b|c)')."""
+    depth = 0
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "^":
+                i += 1
+            if pattern[i + 1 : i + 2] == "]":
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+        i += 1
+    return False
+
+
+def _trie_regex(
+    prefixes: set[str], word_final: set[str] = frozenset(), checks: dict[str, list[str]] | None = None
+) -> re.Pattern[str]:
     """Matches the character before a word start where a prefix begins; group 1 is the
     longest such prefix. Prefixes in `word_final` (those of plain-word cues only) must
-    also end the word, so "fin" does not stop at every "finding"."""
+    also end the word, so "fin" does not stop at every "finding". A prefix in `checks`
+    (those of regex cues only) counts only where one of its cues' rest-of-pattern matches
+    after it, so "about " does not stop at every "about" that no cue continues: the scan
+    falls back to the longest shorter prefix instead, whose cues are all that could match."""
+    checks = checks or {}
     trie: dict = {}
     for p in prefixes:
         node = trie
@@ -196,6 +260,10 @@ def _trie_regex(prefixes: set[str], word_final: set[str] = frozenset()) -> re.Pa
             return inner
         if path in word_final:
             end = "(?![a-z0-9_])"
+            return "(?:" + inner + "|" + end + ")" if inner else end
+        rests = checks.get(path)
+        if rests:
+            end = "(?=" + "|".join(rests) + ")"
             return "(?:" + inner + "|" + end + ")" if inner else end
         return "(?:" + inner + ")?" if inner else ""  # greedy: prefer the longer prefix
 
@@ -212,7 +280,7 @@ class Matcher:
     may match, and only the cues admitted by the longest matching start are tried there.
     Plain-text cues need no regex at all. Cost grows with the text, hardly with the lexicon."""
 
-    _index: dict[str, list[tuple[str, str, Cue]]] = field(default_factory=dict)
+    _index: dict[str, list[tuple[str, str, Cue, re.Pattern[str]]]] = field(default_factory=dict)
     _trie: re.Pattern[str] | None = None
     _by_prefix: dict[str, list[tuple[re.Pattern[str] | None, Cue, str, int, bool]]] = field(default_factory=dict)
     _fast: dict[str, tuple] = field(default_factory=dict)
@@ -241,7 +309,7 @@ class Matcher:
         compiled = re.compile(full)
         if compiled.groups:
             raise ValueError(f"lexicon cue {cue.pattern!r}: use (?:...) instead of capturing groups")
-        self._index.setdefault(prefix, []).append((pattern, full, cue))
+        self._index.setdefault(prefix, []).append((pattern, full, cue, compiled))
         self._trie = None
 
     def compile(self) -> None:
@@ -250,7 +318,7 @@ class Matcher:
         by_prefix: dict[str, list[tuple[re.Pattern[str] | None, Cue, str, int, bool]]] = {}
         seen: set[tuple[str, Cue]] = set()
         for entries in self._index.values():
-            for pattern, full, cue in entries:
+            for pattern, full, cue, compiled in entries:
                 if (full, cue) in seen:
                     continue
                 seen.add((full, cue))
@@ -260,7 +328,7 @@ class Matcher:
                     word_end = prefix[-1].isalnum() or prefix[-1] == "_"
                     target.append((None, cue, prefix, len(prefix), word_end))
                 else:
-                    target.append((re.compile(full), cue, "", 0, False))
+                    target.append((compiled, cue, "", 0, False))
         # A position whose longest matching literal prefix is P admits every cue whose prefix is a prefix of P.
         self._by_prefix = {
             p: [item for k in range(1, len(p) + 1) for item in by_prefix.get(p[:k], ())] for p in by_prefix
@@ -268,7 +336,20 @@ class Matcher:
         word_final = {
             p for p, items in by_prefix.items() if all(regex is None and word_end for regex, _, _, _, word_end in items)
         }
-        self._trie = _trie_regex(set(by_prefix), word_final)
+        # Where every cue of a prefix needs a regex, the scan itself checks that one of them
+        # can match there (most such places match none: "about" without "about 40 patients").
+        checks: dict[str, list[str]] = {}
+        for p, items in by_prefix.items():
+            if all(regex is not None for regex, _, _, _, _ in items):
+                rests: list[str] = []
+                for regex, *_ in items:
+                    lit, rest = _split_literal(regex.pattern)
+                    if lit != p or rest is None or _top_level_bar(regex.pattern):
+                        break
+                    rests.append(rest)
+                else:
+                    checks[p] = list(dict.fromkeys(rests))
+        self._trie = _trie_regex(set(by_prefix), word_final, checks)
         # The hot loop's view: each admitted cue with its cap, group and weight unpacked, and
         # for a prefix that admits several cues needing a regex, one combined regex that says
         # at C speed whether any of them can match here (most such places match none).
@@ -280,7 +361,8 @@ class Matcher:
                 for regex, cue, lit, n, word_end in items
             )
             any_of = None
-            if len(entries) > 1 and all(e[0] is not None for e in entries):
+            # (a prefix the scan checks has a cue that matches wherever the scan stops)
+            if len(entries) > 1 and p not in checks and all(e[0] is not None for e in entries):
                 any_of = re.compile("|".join(f"(?:{e[0].pattern})" for e in entries)).match
             fast[p] = (any_of, entries)
         self._fast = fast
@@ -307,8 +389,10 @@ class Matcher:
             if any_of is not None and any_of(text, start) is None:
                 continue
             for regex, cue, lit, n, word_end, cap, key, group, weight in entries:
-                if cap and capped.get(key, 0) >= cap:
-                    continue
+                if cap:
+                    count = capped.get(key, 0)
+                    if count >= cap:
+                        continue
                 if regex is None:
                     end = start + n
                     if word_end and end < size:
@@ -323,7 +407,7 @@ class Matcher:
                     end = m.end()
                     hit = new_hit(hit_type, (cue, start, end, m.group()))
                 if cap:  # a capped cue counts its matches, not the places it was tried
-                    capped[key] = capped.get(key, 0) + 1
+                    capped[key] = count + 1
                 i = last.get(group)
                 if i is not None:
                     kept = hits[i]
