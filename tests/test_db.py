@@ -88,3 +88,36 @@ def test_same_article_from_two_sources_is_stored_once(tmp_path):
     save_harvest(db, "A", source_changes={}, new_items=[item(1)], fetch={"started_at": "t", "status": "ok"})
     save_harvest(db, "B", source_changes={}, new_items=[item(1, source="B")], fetch={"started_at": "t", "status": "ok"})
     assert [r["source"] for r in db["items"].rows] == ["A"]
+
+
+def test_item_treatments_follow_items(tmp_path):
+    """m004: the denormalised (treatment, item) rows follow inserts, rescoring and deletes."""
+    db = open_db(tmp_path / "x.db")
+    sync_sources(db, [SRC])
+    save_harvest(db, "A", source_changes={}, fetch={"started_at": "2026-01-01T00:00:00Z", "status": "ok"},
+                 new_items=[item(1, treatments=["minoxidil", "finasteride"], published="2026-01-01T00:00:00Z"),
+                            item(2, treatments="not json"), item(3, treatments=[])])
+
+    def rows():
+        return sorted(db.execute("SELECT treatment, item_id, published FROM item_treatments").fetchall())
+
+    assert rows() == [("finasteride", "id1", "2026-01-01T00:00:00Z"), ("minoxidil", "id1", "2026-01-01T00:00:00Z")]
+    db.execute("UPDATE items SET treatments = ? WHERE id = 'id1'", ['["prp"]'])
+    db.execute("UPDATE items SET treatments = ? WHERE id = 'id3'", ['["minoxidil", 5, "minoxidil"]'])
+    assert rows() == [("minoxidil", "id3", None), ("prp", "id1", "2026-01-01T00:00:00Z")]
+    db.execute("DELETE FROM items WHERE id = 'id3'")
+    assert rows() == [("prp", "id1", "2026-01-01T00:00:00Z")]
+
+
+def test_item_treatments_backfilled_for_existing_items(tmp_path):
+    path = tmp_path / "x.db"
+    db = open_db(path)
+    sync_sources(db, [SRC])
+    save_harvest(db, "A", source_changes={}, fetch={"started_at": "2026-01-01T00:00:00Z", "status": "ok"},
+                 new_items=[item(1, treatments=["minoxidil"])])
+    db.execute("DELETE FROM item_treatments")
+    db.conn.commit()
+    from db.schema import m004_site_perf
+    m004_site_perf(db)  # idempotent, and fills the table from existing items
+    m004_site_perf(db)
+    assert db.execute("SELECT treatment, item_id FROM item_treatments").fetchall() == [("minoxidil", "id1")]
