@@ -55,6 +55,10 @@ TARGETS = {
     "search: rare term": 150.0,
     "item page": 50.0,
     "digest.atom": 300.0,
+    "treatment feed": 300.0,
+    "hype alerts feed": 300.0,
+    "items filtered by a treatment": 1000.0,
+    "search: two words, filtered by stage": 150.0,
 }
 
 # --- generation -------------------------------------------------------------------------------
@@ -356,115 +360,12 @@ def _pct(values: list[float], p: float) -> float:
     return s[k]
 
 
-# -- prototype of the proposed site fix for the treatments facet (registered only inside this process) ------------
-
-SEARCH_CAP = 1000
-
-
-class ItemTreatmentsPrototype:
-    """A treatments facet and filter answered from m004's item_treatments table instead of JSON arrays.
-
-    Proposed for deploy/datasette (the site's files): register the facet class with register_facet_classes,
-    configure it in metadata.yaml as ``- item_treatments: treatments`` instead of ``- array: treatments``, and
-    handle ``?_treatment=NAME`` with filters_from_request (the built-in treatments__arraycontains filter parses
-    every row's JSON: seconds at 1M items).
-    """
-
-    @staticmethod
-    def facet_class():
-        from datasette.database import QueryInterrupted
-        from datasette.facets import Facet
-        from datasette.utils import path_with_added_args, path_with_removed_args
-
-        class ItemTreatmentsFacet(Facet):
-            type = "item_treatments"
-
-            async def suggest(self):
-                return []
-
-            async def facet_results(self):
-                results, timed_out = [], []
-                size = self.get_facet_size()
-                for source_and_config in self.get_configs():
-                    config = source_and_config["config"]
-                    column = config.get("column") or config["simple"]
-                    if " where " in self.sql.lower():
-                        sql = (f"select treatment as value, count(*) as count from item_treatments "
-                               f"where item_id in (select id from ({self.sql})) "
-                               f"group by treatment order by count desc, value limit {size + 1}")
-                    else:  # the whole table: the covering index alone
-                        sql = (f"select treatment as value, count(*) as count from item_treatments "
-                               f"group by treatment order by count desc, value limit {size + 1}")
-                    try:
-                        rows = await self.ds.execute(self.database, sql, self.params, truncate=False,
-                                                     custom_time_limit=self.ds.setting("facet_time_limit_ms"))
-                    except QueryInterrupted:
-                        timed_out.append(column)
-                        continue
-                    selected_now = self.request.args.getlist("_treatment")
-                    values = []
-                    for row in rows.rows[:size]:
-                        value = str(row["value"])
-                        selected = value in selected_now
-                        toggle = (path_with_removed_args(self.request, {"_treatment": value}) if selected
-                                  else path_with_added_args(self.request, {"_treatment": value}))
-                        values.append({"value": value, "label": value, "count": row["count"],
-                                       "toggle_url": self.ds.absolute_url(self.request, toggle),
-                                       "selected": selected})
-                    results.append({"name": column, "type": self.type, "results": values,
-                                    "hideable": source_and_config["source"] != "metadata",
-                                    "toggle_url": self.ds.urls.path(path_with_removed_args(
-                                        self.request, {"_facet_item_treatments": column})),
-                                    "truncated": len(rows) > size})
-                return results, timed_out
-
-        return ItemTreatmentsFacet
-
-    @staticmethod
-    def filters_from_request(request, database, table, datasette):
-        from datasette.filters import FilterArguments
-
-        wanted = request.args.getlist("_treatment")
-        query = (request.args.get("_q") or "").strip()
-        if table != "items" or not (wanted or query):
-            return None
-        clauses, params, described = [], {}, []
-        for i, name in enumerate(wanted):
-            clauses.append(f"id in (select item_id from item_treatments where treatment = :hw_treatment_{i})")
-            params[f"hw_treatment_{i}"] = name
-            described.append(f"treatment is {name}")
-        if query:
-            # The newest SEARCH_CAP matches by FTS rowid (= insertion order): FTS5 walks its doclist
-            # backwards and stops, so rows, count and facets cost the same for "minoxidil" as for a rare word.
-            clauses.append("rowid in (select rowid from items_fts where items_fts match escape_fts(:hw_q) "
-                           f"order by rowid desc limit {SEARCH_CAP})")
-            params["hw_q"] = query
-            described.append(f'search matches "{query}" (newest {SEARCH_CAP:,} matches)')
-        return FilterArguments(clauses, params=params, human_descriptions=described)
-
-
-def install_treatments_prototype(ds) -> None:
-    """Swap the items table's array facet on treatments for the item_treatments facet, in this process only."""
-    import types
-
-    from datasette import hookimpl
-
-    plugin = types.ModuleType("hypewatch_bench_treatments")
-    plugin.register_facet_classes = hookimpl(lambda: [ItemTreatmentsPrototype.facet_class()])
-    plugin.filters_from_request = hookimpl(ItemTreatmentsPrototype.filters_from_request)
-    from datasette.plugins import pm
-    if not pm.is_registered(plugin) and pm.get_plugin("hypewatch_bench_treatments") is None:
-        pm.register(plugin, name="hypewatch_bench_treatments")
-    facets = ds._metadata_local["databases"]["hypewatch"]["tables"]["items"]["facets"]
-    facets[:] = [{"item_treatments": "treatments"} if f == {"array": "treatments"} else f for f in facets]
-
-
 NH3_TAGS = {"a", "abbr", "acronym", "b", "blockquote", "br", "code", "em", "i", "li", "ol", "strong", "ul", "pre",
             "p", "h1", "h2", "h3", "h4", "h5", "h6", "img"}  # datasette-atom's bleach allowlist
 
 
 async def measure(path: Path, n: int, warmup: int, trace: bool, diagnose: bool = False,
-                  only: list[str] | None = None, prototype: bool = False) -> list[dict[str, Any]]:
+                  only: list[str] | None = None) -> list[dict[str, Any]]:
     import sqlite3
 
     from harvester.serve import make_app
@@ -475,20 +376,21 @@ async def measure(path: Path, n: int, warmup: int, trace: bool, diagnose: bool =
         f"FROM items LIMIT {n + warmup})")]
     conn.close()
     ds = make_app(path)
-    if prototype:
-        install_treatments_prototype(ds)
     await ds.invoke_startup()
     cases = {
         "items page (configured facets)": lambda i: "/hypewatch/items",
         "search: common term": lambda i: "/hypewatch/items?_search=minoxidil",
         "search: rare term": lambda i: "/hypewatch/items?_search=clascoterone",
+        "search: two words, filtered by stage":
+            lambda i: "/hypewatch/items?_search=oral+minoxidil&evidence_stage=human_rct",
+        "items filtered by a treatment": lambda i: "/hypewatch/items?_treatment=clascoterone",
         "item page": lambda i: f"/hypewatch/items/{ids[i % len(ids)]}",
-        **({"items filtered by a treatment (prototype ?_treatment=)":
-            lambda i: "/hypewatch/items?_treatment=clascoterone",
-            "search common, newest 1,000 (prototype ?_q=)": lambda i: "/hypewatch/items?_q=minoxidil",
-            "search rare, newest 1,000 (prototype ?_q=)": lambda i: "/hypewatch/items?_q=clascoterone",
-            } if prototype else {}),
         "digest.atom": lambda i: "/hypewatch/digest.atom",
+        "treatment feed": lambda i: "/hypewatch/treatment_feed.atom?treatment=minoxidil",
+        "hype alerts feed": lambda i: "/hypewatch/hype_alerts_feed.atom",
+        "home page (summary cached)": lambda i: "/",
+        "home page (summary recomputed)": lambda i: "/",
+        "charts (recomputed)": lambda i: "/-/charts",
     }
     if diagnose:
         # what each part of a page costs: the same URLs without facets / without the row count,
@@ -515,8 +417,10 @@ async def measure(path: Path, n: int, warmup: int, trace: bool, diagnose: bool =
             r = await ds.client.get(url(n + i))
         times = []
         size = 0
-        runs = n if not name.startswith("diag") else max(10, n // 3)
+        runs = n if not name.startswith("diag") and "recomputed" not in name else max(10, n // 3)
         for i in range(runs):
+            if "recomputed" in name:  # the first visitor after a harvest commits pays for the aggregates
+                ds.__dict__.get("_hypewatch_summaries", {}).clear()
             a = time.perf_counter()
             r = await ds.client.get(url(i))
             times.append((time.perf_counter() - a) * 1000)
@@ -641,8 +545,6 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=30, help="timed requests per case (>= 30)")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--no-snapshot", action="store_true")
-    ap.add_argument("--prototype", action="store_true",
-                    help="serve with the proposed item_treatments facet and ?_treatment= filter (this process only)")
     ap.add_argument("--only", action="append", metavar="TEXT", help="measure only the cases whose name contains TEXT")
     ap.add_argument("--build-only", action="store_true")
     ap.add_argument("--trace", action="store_true", help="print the SQL each page ran, slowest first")
@@ -682,8 +584,7 @@ def main() -> None:
     print(f"measuring: {args.warmup} warm-up + {args.n} timed requests per case (Datasette in-process client)")
     if args.diagnose and not args.only:
         sql_diagnostics(path)
-    results = asyncio.run(measure(path, args.n, args.warmup, args.trace, args.diagnose, args.only,
-                                    args.prototype))
+    results = asyncio.run(measure(path, args.n, args.warmup, args.trace, args.diagnose, args.only))
     snap = None if args.no_snapshot else snapshot_time(path)
 
     print()

@@ -171,3 +171,71 @@ def m004_site_perf(db: Database) -> None:
         END;
         """
     )
+
+
+@migrations()
+def m005_treatment_labels(db: Database) -> None:
+    """item_treatments carries the labels the per-treatment views need, so they never touch the wide items rows.
+
+    The treatment pipeline (strongest stage, items in 90 days, share with direct
+    commercial interest) joined a million items rows through item_treatments:
+    seconds of random reads. With relevance, stage and commercial interest copied
+    here the whole pipeline is one scan of this narrow table. The table is derived
+    data, so it is rebuilt from items; ``published`` falls back to first_seen_at
+    like every "newest first" view of the site.
+    """
+    valid = "CASE WHEN json_valid({0}.treatments) THEN {0}.treatments ELSE '[]' END"
+
+    def fill(row: str, where: str = "") -> str:
+        return (f"INSERT OR IGNORE INTO item_treatments "
+                f"(treatment, item_id, published, relevant, evidence_stage, commercial_interest) "
+                f"SELECT j.value, {row}.id, coalesce({row}.published, {row}.first_seen_at), {row}.relevant, "
+                f"{row}.evidence_stage, {row}.commercial_interest "
+                f"FROM {'items, ' if row == 'items' else ''}json_each({valid.format(row)}) j WHERE j.type = 'text'{where}")
+
+    db.executescript(
+        f"""
+        DROP TRIGGER IF EXISTS items_treatments_ai;
+        DROP TRIGGER IF EXISTS items_treatments_ad;
+        DROP TRIGGER IF EXISTS items_treatments_au;
+        DROP TABLE IF EXISTS item_treatments;
+        CREATE TABLE item_treatments (
+            treatment TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            published TEXT,                           -- coalesce(published, first_seen_at) of the item
+            relevant INTEGER,
+            evidence_stage TEXT,
+            commercial_interest TEXT,
+            PRIMARY KEY (treatment, item_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX item_treatments_item ON item_treatments(item_id);
+        CREATE INDEX item_treatments_published ON item_treatments(treatment, published);
+        {fill('items')};
+        CREATE TRIGGER items_treatments_ai AFTER INSERT ON items BEGIN
+            {fill('new')};
+        END;
+        CREATE TRIGGER items_treatments_ad AFTER DELETE ON items BEGIN
+            DELETE FROM item_treatments WHERE item_id = old.id;
+        END;
+        CREATE TRIGGER items_treatments_au AFTER UPDATE OF id, treatments, published, first_seen_at, relevant,
+                evidence_stage, commercial_interest ON items BEGIN
+            DELETE FROM item_treatments WHERE item_id = old.id;
+            {fill('new')};
+        END;
+        """
+    )
+
+
+@migrations()
+def m006_site_summary_index(db: Database) -> None:
+    """A covering index for the home page's counts and the charts, which aggregate every item.
+
+    Without it each aggregate reads the wide items rows (texts, reasons): seconds at a
+    million items, past the site's time limit. From this index they read ~60 bytes per item.
+    """
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS items_site_summary
+            ON items(published, relevant, evidence_stage, hype, commercial_interest, publisher, source);
+        """
+    )

@@ -91,33 +91,41 @@ def test_same_article_from_two_sources_is_stored_once(tmp_path):
 
 
 def test_item_treatments_follow_items(tmp_path):
-    """m004: the denormalised (treatment, item) rows follow inserts, rescoring and deletes."""
+    """m004/m005: the denormalised (treatment, item, labels) rows follow inserts, rescoring and deletes."""
     db = open_db(tmp_path / "x.db")
     sync_sources(db, [SRC])
     save_harvest(db, "A", source_changes={}, fetch={"started_at": "2026-01-01T00:00:00Z", "status": "ok"},
-                 new_items=[item(1, treatments=["minoxidil", "finasteride"], published="2026-01-01T00:00:00Z"),
+                 new_items=[item(1, treatments=["minoxidil", "finasteride"], published="2026-02-01T00:00:00Z",
+                                 relevant=1, evidence_stage="animal", commercial_interest="none"),
                             item(2, treatments="not json"), item(3, treatments=[])])
 
     def rows():
-        return sorted(db.execute("SELECT treatment, item_id, published FROM item_treatments").fetchall())
+        return sorted(db.execute("SELECT treatment, item_id, published, relevant, evidence_stage, commercial_interest "
+                                 "FROM item_treatments").fetchall())
 
-    assert rows() == [("finasteride", "id1", "2026-01-01T00:00:00Z"), ("minoxidil", "id1", "2026-01-01T00:00:00Z")]
-    db.execute("UPDATE items SET treatments = ? WHERE id = 'id1'", ['["prp"]'])
+    assert rows() == [("finasteride", "id1", "2026-02-01T00:00:00Z", 1, "animal", "none"),
+                      ("minoxidil", "id1", "2026-02-01T00:00:00Z", 1, "animal", "none")]
+    db.execute("UPDATE items SET treatments = ?, evidence_stage = 'human_rct' WHERE id = 'id1'", ['["prp"]'])
     db.execute("UPDATE items SET treatments = ? WHERE id = 'id3'", ['["minoxidil", 5, "minoxidil"]'])
-    assert rows() == [("minoxidil", "id3", None), ("prp", "id1", "2026-01-01T00:00:00Z")]
+    # no published date: first seen stands in, as in every newest-first view
+    assert rows() == [("minoxidil", "id3", "2026-01-01T00:00:00Z", None, None, None),
+                      ("prp", "id1", "2026-02-01T00:00:00Z", 1, "human_rct", "none")]
+    db.execute("UPDATE items SET relevant = 0, commercial_interest = 'direct' WHERE id = 'id1'")
+    assert rows()[1][3:] == (0, "human_rct", "direct")
     db.execute("DELETE FROM items WHERE id = 'id3'")
-    assert rows() == [("prp", "id1", "2026-01-01T00:00:00Z")]
+    assert rows() == [("prp", "id1", "2026-02-01T00:00:00Z", 0, "human_rct", "direct")]
 
 
-def test_item_treatments_backfilled_for_existing_items(tmp_path):
+def test_item_treatments_rebuilt_from_existing_items(tmp_path):
     path = tmp_path / "x.db"
     db = open_db(path)
     sync_sources(db, [SRC])
     save_harvest(db, "A", source_changes={}, fetch={"started_at": "2026-01-01T00:00:00Z", "status": "ok"},
-                 new_items=[item(1, treatments=["minoxidil"])])
+                 new_items=[item(1, treatments=["minoxidil"], evidence_stage="in_vitro")])
     db.execute("DELETE FROM item_treatments")
     db.conn.commit()
-    from db.schema import m004_site_perf
-    m004_site_perf(db)  # idempotent, and fills the table from existing items
-    m004_site_perf(db)
-    assert db.execute("SELECT treatment, item_id FROM item_treatments").fetchall() == [("minoxidil", "id1")]
+    from db.schema import m005_treatment_labels
+    m005_treatment_labels(db)  # derived data: rebuilt from items, and safe to run again
+    m005_treatment_labels(db)
+    assert db.execute("SELECT treatment, item_id, evidence_stage FROM item_treatments").fetchall() == [
+        ("minoxidil", "id1", "in_vitro")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import importlib.util
 import re
 import time
@@ -200,7 +201,7 @@ def test_home_page_explains_links_and_labels(ds):
     assert "Sample data" not in text
     assert "<svg" in text  # the evidence-over-time chart
     # the per-treatment pipeline: strongest stage, last 90 days, direct share
-    assert 'href="/hypewatch/items?treatments__arraycontains=minoxidil"' in text
+    assert 'href="/hypewatch/items?_treatment=minoxidil"' in text
     # every example query link runs
     examples = re.findall(r'href="(/hypewatch\?sql=[^"]+)"', text)
     assert len(examples) >= 4
@@ -218,7 +219,7 @@ def test_items_table_has_facets_badges_and_newest_first(ds):
     data = fetch(ds, "/hypewatch/items.json?_shape=objects").json()
     facets = data["facet_results"]
     assert {"evidence_stage", "commercial_interest", "hype", "source", "publisher", "treatments"} <= set(facets)
-    assert facets["treatments"]["type"] == "array"
+    assert facets["treatments"]["type"] == "item_treatments"
     published = [r["published"] for r in data["rows"]]
     assert published == sorted(published, reverse=True)
     page = fetch(ds, "/hypewatch/items")
@@ -244,14 +245,39 @@ def test_facet_filters_and_array_facet(ds):
     assert page.status_code == 200 and "High hype" in page.text and "Low hype</span>" not in page.text
 
 
-def test_full_text_search(ds):
-    rows = fetch(ds, "/hypewatch/items.json?_shape=objects&_search=meta-analysis").json()["rows"]
-    assert [r["title"] for r in rows] == [
-        "Finasteride and dutasteride for androgenetic alopecia: a systematic review and meta-analysis"]
-    rows = fetch(ds, "/hypewatch/items.json?_shape=objects&_search=mice").json()["rows"]
-    assert len(rows) == 2
+def test_treatment_filter_and_facet_from_item_treatments(ds):
+    """?_treatment= and the treatments facet read item_treatments; they agree with the JSON arrays."""
+    data = fetch(ds, "/hypewatch/items.json?_shape=objects&_treatment=minoxidil&_size=max").json()
+    assert len(data["rows"]) == 3 and all("minoxidil" in r["treatments"] for r in data["rows"])
+    assert fetch(ds, "/hypewatch/items.json?_treatment=Minoxidil").json()["filtered_table_rows_count"] == 3
+    both = fetch(ds, "/hypewatch/items.json?_shape=objects&_treatment=minoxidil&_treatment=finasteride").json()["rows"]
+    assert all({"minoxidil", "finasteride"} <= set(json.loads(r["treatments"])) for r in both)
+    assert fetch(ds, "/hypewatch/items.json?_treatment=no-such-thing").json()["filtered_table_rows_count"] == 0
+    facet = fetch(ds, "/hypewatch/items.json?_treatment=minoxidil").json()["facet_results"]["treatments"]
+    counts = {v["value"]: v["count"] for v in facet["results"]}
+    assert counts["minoxidil"] == 3
+    selected = [v for v in facet["results"] if v["selected"]]
+    assert [v["value"] for v in selected] == ["minoxidil"] and "_treatment" not in selected[0]["toggle_url"]
+    page = fetch(ds, "/hypewatch/items?_treatment=minoxidil")
+    assert page.status_code == 200 and "treatment is minoxidil" in page.text
+    assert 'id="facet-treatments"' in page.text
+
+
+def test_search_is_capped_to_the_newest_matches(ds, site_db):
+    """?_search= on items becomes the capped search: every match when few, the latest harvested N when many."""
+    full = fetch(ds, "/hypewatch/items.json?_shape=objects&_search=mice").json()
+    assert len(full["rows"]) == 2
+    assert "the 1,000 most recently harvested matches" in full["human_description_en"]
+    one = make_app(site_db)
+    one._metadata_local["plugins"]["hypewatch"]["search_newest"] = 1
+    rows = fetch(one, "/hypewatch/items.json?_shape=objects&_search=mice").json()["rows"]
+    latest = fetch(ds, "/hypewatch.json?_shape=array&sql=" + quote(
+        "select items.id from items_fts join items on items.rowid = items_fts.rowid "
+        "where items_fts match 'mice' order by items_fts.rowid desc limit 1")).json()
+    assert [r["id"] for r in rows] == [latest[0]["id"]]
     page = fetch(ds, "/hypewatch/items?_search=exosomes")
-    assert page.status_code == 200 and "Exosomes from dermal papilla cells" in page.text
+    assert 'value="exosomes"' in page.text  # the search box keeps the words
+    assert fetch(ds, "/hypewatch/items.json?_search_title=exosomes").status_code == 200  # Datasette's own
 
 
 def test_item_page_shows_reasons_with_cue_highlighted(ds, site_db):
@@ -313,7 +339,7 @@ def test_feeds_are_valid_atom_with_stable_ids(ds):
         assert parsed.entries, path
         again = assert_valid_feed(fetch(ds, f"/hypewatch/{path}").content, path)
         assert [e.id for e in parsed.entries] == [e.id for e in again.entries]
-        assert all(re.fullmatch(r"urn:hypewatch:item:[0-9a-f]{16}", e.id) for e in parsed.entries)
+        assert all(re.fullmatch(r"tag:hypewatch,2026:item/[0-9a-f]{16}", e.id) for e in parsed.entries)
         assert all(urlsplit(e.link).scheme in ("http", "https") for e in parsed.entries)
         assert_inert_feed(response.content, path)
     human = feedparser.parse(fetch(ds, "/hypewatch/human_evidence_feed.atom").content)
@@ -347,6 +373,34 @@ def test_empty_feeds_are_valid(ds, empty_ds):
 def test_empty_database_pages(empty_ds):
     for path in ["/", "/hypewatch/items", "/-/charts", *[f"/hypewatch/{n}" for n in CANNED]]:
         assert fetch(empty_ds, path).status_code == 200, path
+
+
+def _site_plugin():
+    from datasette.plugins import pm
+
+    return next(m for m in pm.get_plugins() if hasattr(m, "cached_summary"))
+
+
+def test_home_and_charts_summaries_follow_the_data(tmp_path, monkeypatch):
+    """Aggregates are cached (they scan every item) but recomputed once a harvest has committed."""
+    path = build_site_db(tmp_path / "cache.db", items=[])
+    app = make_app(path)
+    plugin = _site_plugin()
+    before = fetch(app, "/").text
+    assert "_treatment=minoxidil" not in before
+    build_site_db(tmp_path / "other.db")  # same items as the shared fixture, copied in below
+    from db import store
+
+    src, dst = store.open_db(tmp_path / "other.db"), store.open_db(path)
+    dst["sources"].insert_all(src["sources"].rows, replace=True)
+    dst["items"].insert_all(src["items"].rows, replace=True)
+    dst.conn.commit()
+    assert fetch(app, "/").text == before  # within the fresh window: served from the cache
+    monkeypatch.setattr(plugin, "SUMMARY_FRESH_S", 0)
+    after = fetch(app, "/").text
+    assert after != before and 'href="/hypewatch/items?_treatment=minoxidil"' in after
+    charts = fetch(app, "/-/charts").text
+    assert "minoxidil" in charts
 
 
 def test_charts(ds):

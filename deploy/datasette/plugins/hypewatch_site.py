@@ -13,11 +13,15 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
+import time
 from urllib.parse import quote, urlencode, urlsplit
 
 from datasette import __version__ as datasette_version
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
+from datasette.facets import Facet
+from datasette.filters import FilterArguments
+from datasette.utils import path_with_added_args, path_with_removed_args
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
@@ -77,10 +81,6 @@ BADGE_COLUMNS = {
     "hype": "hype",
     "relevant": "relevant",
 }
-
-STAGE_RANK_SQL = ("case evidence_stage when 'none' then 0 when 'in_vitro' then 1 when 'animal' then 2 "
-                  "when 'human_anecdote' then 3 when 'human_uncontrolled' then 4 when 'human_rct' then 5 "
-                  "when 'meta_analysis' then 6 end")
 
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _PMID = re.compile(r"^\d{1,9}$")
@@ -194,11 +194,136 @@ def item_path(datasette, item_id: Any) -> str:
 
 
 def treatment_filter_path(datasette, treatment: str) -> str:
-    return datasette.urls.table(DATABASE, "items") + "?" + urlencode({"treatments__arraycontains": treatment})
+    return datasette.urls.table(DATABASE, "items") + "?" + urlencode({"_treatment": treatment})
 
 
 def treatment_feed_path(datasette, treatment: str) -> str:
     return datasette.urls.path(f"/{DATABASE}/treatment_feed.atom") + "?" + urlencode({"treatment": treatment})
+
+
+# -- the items table at scale: treatments facet and filter, capped full-text search -----------------------
+#
+# Datasette's own ways answer these from the wide items rows: the array facet and treatments__arraycontains
+# parse every row's JSON, and ?_search= materialises every match before sorting, counting and faceting
+# (seconds, then "SQL interrupted", for a common word at a million items: bench/site.py). The site answers
+# them from item_treatments (db migrations m004/m005) and from the newest matches of the FTS index.
+
+SEARCH_NEWEST = 1000  # default for the plugin setting search_newest
+
+
+def search_newest(datasette) -> int:
+    try:
+        return max(1, int(_site_config(datasette).get("search_newest") or SEARCH_NEWEST))
+    except (TypeError, ValueError):
+        return SEARCH_NEWEST
+
+
+def _items_table_paths(datasette) -> re.Pattern[str]:
+    return re.compile(re.escape(datasette.urls.table(DATABASE, "items")) + r"(\.[a-z]+)?$")
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """Send ?_search= on the items table to the capped search (?_q=), so the search box and the API stay fast.
+
+    Datasette's search form and every link people already have use _search; renaming it in the
+    query string before Datasette sees it keeps those URLs working. Column searches (_search_title=)
+    are left to Datasette.
+    """
+
+    def wrap(app):
+        async def items_search(scope, receive, send):
+            query = scope.get("query_string") or b""
+            if scope.get("type") == "http" and b"_search=" in query:
+                if _items_table_paths(datasette).match(scope.get("path") or ""):
+                    # The table form carries the current ?_q= as a hidden field: the newly typed words win.
+                    parts = [b"_q=" + part[len(b"_search="):] if part.startswith(b"_search=") else part
+                             for part in query.split(b"&") if not part.startswith(b"_q=")]
+                    scope = dict(scope, query_string=b"&".join(parts))
+            return await app(scope, receive, send)
+
+        return items_search
+
+    return wrap
+
+
+@hookimpl
+def filters_from_request(request, database, table, datasette):
+    """?_treatment=NAME (repeatable: all of them) and ?_q=WORDS (the newest matches) on the items table."""
+    if database != DATABASE or table != "items":
+        return None
+    wanted = [name for name in request.args.getlist("_treatment") if name.strip()]
+    query = (request.args.get("_q") or "").strip()
+    if not (wanted or query):
+        return None
+    clauses, params, described, context = [], {}, [], {}
+    for i, name in enumerate(wanted):
+        clauses.append(f"id in (select item_id from item_treatments where treatment = :hw_treatment_{i})")
+        params[f"hw_treatment_{i}"] = name.strip().lower()
+        described.append(f"treatment is {name.strip().lower()}")
+    if query:
+        newest = search_newest(datasette)
+        match = ":hw_q" if request.args.get("_searchmode") == "raw" else "escape_fts(:hw_q)"
+        # FTS5 walks its doclist from the highest rowid (the latest harvested) and stops after `newest`:
+        # the page, its count and its facets cost the same for "minoxidil" as for a rare word.
+        clauses.append(f"rowid in (select rowid from items_fts where items_fts match {match} "
+                       f"order by rowid desc limit {newest})")
+        params["hw_q"] = query
+        described.append(f'search matches "{query}" (the {newest:,} most recently harvested matches at most)')
+        context = {"search": query, "supports_search": True}
+    return FilterArguments(clauses, params=params, human_descriptions=described, extra_context=context)
+
+
+class ItemTreatmentsFacet(Facet):
+    """The treatments facet, counted from item_treatments' index instead of every item's JSON array.
+
+    Configured in metadata.yaml as ``- item_treatments: treatments``; its links toggle ?_treatment=.
+    """
+
+    type = "item_treatments"
+
+    async def suggest(self):
+        return []
+
+    async def facet_results(self):
+        results, timed_out = [], []
+        size = self.get_facet_size()
+        selected_now = [v.strip().lower() for v in self.request.args.getlist("_treatment")]
+        for source_and_config in self.get_configs():
+            config = source_and_config["config"]
+            column = config.get("column") or config["simple"]
+            if " where " in self.sql.lower():
+                sql = (f"select treatment as value, count(*) as count from item_treatments "
+                       f"where item_id in (select id from ({self.sql})) "
+                       f"group by treatment order by count desc, value limit {size + 1}")
+            else:  # the whole table: the covering index alone
+                sql = (f"select treatment as value, count(*) as count from item_treatments "
+                       f"group by treatment order by count desc, value limit {size + 1}")
+            try:
+                rows = await self.ds.execute(self.database, sql, self.params, truncate=False,
+                                             custom_time_limit=self.ds.setting("facet_time_limit_ms"))
+            except QueryInterrupted:
+                timed_out.append(column)
+                continue
+            values = []
+            for row in rows.rows[:size]:
+                value = str(row["value"])
+                selected = value in selected_now
+                toggle = (path_with_removed_args(self.request, {"_treatment": value}) if selected
+                          else path_with_added_args(self.request, {"_treatment": value}))
+                values.append({"value": value, "label": value, "count": row["count"],
+                               "toggle_url": self.ds.absolute_url(self.request, toggle), "selected": selected})
+            results.append({"name": column, "type": self.type, "results": values,
+                            "hideable": source_and_config["source"] != "metadata",
+                            "toggle_url": self.ds.urls.path(path_with_removed_args(
+                                self.request, {f"_facet_{self.type}": column})),
+                            "truncated": len(rows) > size})
+        return results, timed_out
+
+
+@hookimpl
+def register_facet_classes():
+    return [ItemTreatmentsFacet]
 
 
 class Helpers:
@@ -369,7 +494,7 @@ def prepare_jinja2_environment(env, datasette):
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
     async def home_vars():
-        home = await home_data(datasette)
+        home = await cached_summary(datasette, "home", home_data)
         return {"hw_home": home, "hw_demo": home["demo"]}
 
     async def common_vars():
@@ -404,36 +529,56 @@ async def demo_note(datasette) -> str | None:
     return note or "This database holds sample data from `hypewatch demo`; none of it is news."
 
 
-def pipeline_sql(datasette) -> str:
-    """The treatment_pipeline canned query from metadata.yaml (one definition for the query and the home page)."""
+def pipeline_sql(datasette) -> str | None:
+    """The treatment_pipeline canned query from metadata.yaml: one definition for the query and the home page."""
     try:
         return datasette.metadata(database=DATABASE)["queries"]["treatment_pipeline"]["sql"]
     except (KeyError, TypeError):
-        return PIPELINE_SQL
+        return None
 
 
-PIPELINE_SQL = f"""
-with t as (
-  select j.value as treatment, i.id, i.title, coalesce(i.published, i.first_seen_at) as published,
-         i.commercial_interest, {STAGE_RANK_SQL.replace('evidence_stage', 'i.evidence_stage')} as stage_rank,
-         row_number() over (partition by j.value order by coalesce(i.published, i.first_seen_at) desc, i.id) as recency
-  from items i join json_each(case when json_valid(i.treatments) then i.treatments else '[]' end) j
-  where i.relevant is not 0 and j.type = 'text'
-)
-select treatment,
-  case max(stage_rank) when 6 then 'meta_analysis' when 5 then 'human_rct' when 4 then 'human_uncontrolled'
-    when 3 then 'human_anecdote' when 2 then 'animal' when 1 then 'in_vitro' when 0 then 'none' end
-    as strongest_evidence_stage,
-  count(*) as items,
-  sum(published >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-90 days')) as items_last_90_days,
-  cast(round(100.0 * sum(commercial_interest = 'direct') / count(*)) as integer) as direct_commercial_pct,
-  max(case when recency = 1 then title end) as latest_item,
-  max(case when recency = 1 then id end) as latest_item_id,
-  max(published) as latest_published
-from t
-group by treatment
-order by max(stage_rank) desc, count(*) desc, treatment
-""".strip()
+def _data_signature(datasette) -> tuple[Any, ...] | None:
+    """Size and mtime of the database file and its WAL: they change when a harvest commits."""
+    import os
+
+    try:
+        path = datasette.get_database(DATABASE).path
+    except KeyError:
+        return None
+    if not path:
+        return None
+    sig: list[Any] = []
+    for name in (path, path + "-wal"):
+        try:
+            st = os.stat(name)
+            sig += [st.st_size, st.st_mtime_ns]
+        except OSError:
+            sig += [None, None]
+    return tuple(sig)
+
+
+SUMMARY_FRESH_S = 30      # within this, a cached summary is served even while harvests commit
+SUMMARY_MAX_AGE_S = 600   # past this, recomputed even when the file looks unchanged
+
+
+async def cached_summary(datasette, key: str, compute) -> Any:
+    """The home page's and charts' aggregates, computed at most every 30 s and again only after data changed.
+
+    They scan every item (counts, pipeline, charts): ~1 s at a million items, too slow to repeat for
+    every visitor, and they change only when a harvest commits.
+    """
+    cache = datasette.__dict__.setdefault("_hypewatch_summaries", {})
+    now = time.monotonic()
+    signature = _data_signature(datasette)
+    hit = cache.get(key)
+    if hit is not None:
+        at, sig, value = hit
+        age = now - at
+        if age < SUMMARY_FRESH_S or (sig == signature and signature is not None and age < SUMMARY_MAX_AGE_S):
+            return value
+    value = await compute(datasette)
+    cache[key] = (now, signature, value)
+    return value
 
 
 async def home_data(datasette) -> dict[str, Any]:
@@ -444,21 +589,21 @@ async def home_data(datasette) -> dict[str, Any]:
                sum(relevant = 1) as relevant,
                sum(evidence_stage in ('human_rct', 'meta_analysis') and relevant is not 0) as human_evidence,
                sum(hype = 'high' and relevant is not 0) as high_hype,
-               max(coalesce(published, first_seen_at)) as newest
-        from items""", limit_ms=3000)
+               max(published) as newest
+        from items""", limit_ms=3000)  # all from the covering index items_site_summary (m006)
     data["counts"] = counts[0] if counts else None
     sources = await _rows(db, """
         select count(*) as sources, sum(enabled) as enabled, sum(error_count > 0) as failing
         from sources""", limit_ms=1000)
     data["sources"] = sources[0] if sources else None
     data["sql_time_limit_ms"] = datasette.setting("sql_time_limit_ms")
-    pipeline = await _rows(db, f"select * from ({pipeline_sql(datasette)}) limit 12", limit_ms=3000)
-    data["pipeline"] = pipeline
+    sql = pipeline_sql(datasette)
+    data["pipeline"] = await _rows(db, f"select * from ({sql}) limit 12", limit_ms=3000) if sql else None
     data["latest"] = await _rows(db, """
         select id, title, source, publisher, coalesce(published, first_seen_at) as published,
                evidence_stage, commercial_interest, hype
         from items where relevant is not 0
-        order by published desc limit 8""", limit_ms=1000)
+        order by items.published desc limit 8""", limit_ms=1000)  # items.published: the index, not the alias
     data["stage_chart"] = await stages_over_time_svg(db, months=18)
     return data
 
@@ -633,7 +778,7 @@ async def stages_over_time_svg(db, months: int = 24) -> Markup:
     rows = await _rows(db, """
         select substr(published, 1, 7) as month, evidence_stage, count(*) as n
         from items
-        where relevant is not 0 and published >= strftime('%Y-%m', 'now', :back) and published <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+1 day')
+        where relevant is not 0 and evidence_stage is not null and published >= strftime('%Y-%m', 'now', :back) and published <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+1 day')
         group by month, evidence_stage""", {"back": f"-{int(months)} months"}, limit_ms=3000)
     if rows is None:
         return Markup('<p class="hw-muted">This chart took too long to compute.</p>')
@@ -642,30 +787,30 @@ async def stages_over_time_svg(db, months: int = 24) -> Markup:
 
 async def charts_data(datasette) -> dict[str, Markup]:
     db = datasette.get_database(DATABASE)
+    # `+column` keeps SQLite off the single-column label indexes (random reads into the wide rows) and on
+    # the covering index items_site_summary (m006): one narrow scan, ~1 s at a million items.
     charts: dict[str, Markup] = {"stages": await stages_over_time_svg(db, months=24)}
     too_slow = Markup('<p class="hw-muted">This chart took too long to compute.</p>')
     by_publisher = await _rows(db, """
         select publisher as grp, hype, count(*) as n from items
-        where relevant is not 0 and hype is not null group by publisher, hype""", limit_ms=3000)
+        where +relevant is not 0 and +hype is not null group by +publisher, hype""", limit_ms=3000)
     charts["hype_publisher"] = too_slow if by_publisher is None else stacked_share_svg(by_publisher, group_title="publisher kind")
     by_source = await _rows(db, """
-        with top as (select source from items where relevant is not 0 and hype is not null
-                     group by source order by count(*) desc limit 20)
-        select source as grp, hype, count(*) as n from items
-        where relevant is not 0 and hype is not null and source in (select source from top)
-        group by source, hype""", limit_ms=3000)
+        with c as (select source, hype, count(*) as n from items
+                   where +relevant is not 0 and +hype is not null group by +source, hype),
+             top as (select source from c group by source order by sum(n) desc limit 20)
+        select source as grp, hype, n from c where source in (select source from top)""", limit_ms=3000)
     charts["hype_source"] = too_slow if by_source is None else stacked_share_svg(by_source, group_title="source")
     pipeline = await _rows(db, """
-        select j.value as treatment, i.evidence_stage, count(*) as n
-        from items i join json_each(case when json_valid(i.treatments) then i.treatments else '[]' end) j
-        where i.relevant is not 0 and j.type = 'text' and i.evidence_stage is not null
-        group by j.value, i.evidence_stage""", limit_ms=3000)
+        select treatment, evidence_stage, count(*) as n from item_treatments
+        where relevant is not 0 and evidence_stage is not null
+        group by treatment, evidence_stage""", limit_ms=3000)
     charts["pipeline"] = too_slow if pipeline is None else pipeline_svg(pipeline)
     return charts
 
 
 async def charts_page(datasette, request):
-    charts = await charts_data(datasette)
+    charts = await cached_summary(datasette, "charts", charts_data)
     return Response.html(await datasette.render_template(
         "hypewatch_charts.html", {"charts": charts, "hw_demo": await demo_note(datasette)}, request=request))
 
