@@ -765,8 +765,10 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _redact(url: str) -> str:
-    """URL for logs without the api_key value."""
-    return re.sub(r"(api_key=)[^&]*", r"\1***", url)
+    """URL for logs without the api_key value (or any other credential)."""
+    from harvester.fetch import redact
+
+    return redact(url) or url
 
 
 def _html_text(value: str, *, single_line: bool = False) -> str:

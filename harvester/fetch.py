@@ -32,6 +32,7 @@ import asyncio
 import http
 import ipaddress
 import logging
+import re
 import socket
 import time
 import zlib
@@ -114,6 +115,22 @@ class FetchResult:
     def ok(self) -> bool:
         """True for a usable outcome (a body or a 304), so callers need not re-derive it."""
         return self.error is None
+
+
+_SECRET_PARAMS = re.compile(
+    r"(?i)\b((?:api[_-]?key|apikey|key|token|access[_-]?token|auth|password|passwd|secret|signature|sig)=)[^&#\s'\"]+")
+_USERINFO = re.compile(r"(?i)\b(https?://)[^/@\s'\"]+@")
+
+
+def redact(text: str | None) -> str | None:
+    """Text (a URL, an error message) with credentials in URLs replaced by ***.
+
+    Error messages and the URLs in them are stored on the source and published on the
+    site's source-health pages: an API key or a password in a source URL must not leak there.
+    """
+    if not text:
+        return text
+    return _USERINFO.sub(r"\1***@", _SECRET_PARAMS.sub(r"\1***", text))
 
 
 class _FetchError(Exception):
@@ -243,14 +260,14 @@ class Fetcher:
                 headers=last.headers if last else {},
                 body=None,
                 elapsed=state.network_time,
-                error=exc.message,
+                error=redact(exc.message),
                 error_kind=exc.kind,
             )
         logger.log(
             logging.INFO if result.error else logging.DEBUG,
             "fetch url=%s final_url=%s status=%s elapsed=%.3f bytes=%s error_kind=%s error=%s",
-            url,
-            result.final_url,
+            redact(url),
+            redact(result.final_url),
             result.status,
             result.elapsed,
             len(result.body) if result.body is not None else 0,
@@ -322,7 +339,7 @@ class Fetcher:
                 headers=hop.headers,
                 body=None,
                 elapsed=state.network_time,
-                error=_http_message(hop.status, hop.url, hop.headers),
+                error=redact(_http_message(hop.status, hop.url, hop.headers)),
                 error_kind="http",
             )
         return FetchResult(

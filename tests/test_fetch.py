@@ -359,6 +359,26 @@ def test_redirect_loop_is_detected(httpserver: HTTPServer) -> None:
     assert len(httpserver.log) == 2  # stopped before asking /a again
 
 
+def test_credentials_never_reach_error_messages(httpserver: HTTPServer) -> None:
+    """Errors are stored on the source and published on the site: API keys in URLs are masked."""
+    redirect(httpserver, "/a", "/b?api_key=SECRET1&term=hair", 302)
+    redirect(httpserver, "/b", "/a?token=SECRET2", 302)
+    redirect(httpserver, "/a", "/b?api_key=SECRET1&term=hair", 302)
+    result = get(httpserver.url_for("/a") + "?api_key=SECRET0")
+    assert result.error_kind == "redirects" and "api_key=***" in (result.error or "")
+    assert "SECRET" not in (result.error or "")
+    httpserver.expect_request("/gone").respond_with_data("", status=500)
+    failed = get(httpserver.url_for("/gone").replace("http://", "http://user:pw@") + "?key=SECRET3")
+    assert failed.error_kind == "http" and "SECRET3" not in (failed.error or "") and "pw@" not in (failed.error or "")
+
+
+def test_redaction_leaves_ordinary_parameters() -> None:
+    from harvester.fetch import redact
+
+    assert redact("https://x.org/f?keyword=hair&monkey=1&key=s") == "https://x.org/f?keyword=hair&monkey=1&key=***"
+    assert redact(None) is None
+
+
 def test_too_many_redirects(httpserver: HTTPServer) -> None:
     for i in range(6):
         redirect(httpserver, f"/r{i}", f"/r{i + 1}", 302)
