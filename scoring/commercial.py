@@ -21,7 +21,11 @@ INDIRECT_AT = 2.5
 # Each distinct cue counts at most this many times.
 MAX_REPEAT = 2
 
-_PRICE = re.compile(r"[$€£]\s?\d[\d,]*(?:\.\d{2})?(?![\d,])(?!\s*(?:million|billion|bn|m\b|k\b))")
+_PRICE_AMOUNT = r"\s?\d[\d,]*(?:\.\d{2})?(?![\d,])(?!\s*(?:million|billion|bn|m\b|k\b))"
+_PRICE = re.compile(r"[$€£]" + _PRICE_AMOUNT)
+# The same for a text whose only currency sign is "$": a pattern that starts with a literal
+# is searched for at C speed, one that starts with a character class is tried at every character.
+_PRICE_DOLLAR = re.compile(r"\$" + _PRICE_AMOUNT)
 _PRICE_WORDS = re.compile(r"\b\d[\d,]*(?:\.\d{2})?\s?(?:usd|eur|gbp|dollars|euros|pounds)\b")
 _MARKS = re.compile(r"[™®]|\((?:tm|r)\)", re.I)
 
@@ -80,6 +84,33 @@ def url_signals(url: str | None) -> list[tuple[str, float, str]]:
     return out
 
 
+_find_usd = re.compile("usd").search
+_find_dollars = re.compile("dollars").search
+_find_gbp = re.compile("gbp").search
+_find_eur = re.compile("eur").search
+
+
+def _has_currency_word(low: str) -> bool:
+    """'usd', 'dollars', 'euros', 'eur ' or 'gbp' in low. The regex engine's search for a
+    literal is faster than `in` here, and one pass for "eur" rules out "euros" and "eur "."""
+    return (
+        _find_usd(low) is not None
+        or _find_dollars(low) is not None
+        or _find_gbp(low) is not None
+        or (_find_eur(low) is not None and ("euros" in low or "eur " in low))
+    )
+
+
+def _paren_mark(low: str) -> bool:
+    """'(tm)' in low or '(r)' in low, in one pass over the (few) opening parentheses."""
+    i = low.find("(")
+    while i >= 0:
+        if low.startswith("tm)", i + 1) or low.startswith("r)", i + 1):
+            return True
+        i = low.find("(", i + 1)
+    return False
+
+
 @dataclass
 class CommercialResult:
     label: str
@@ -119,8 +150,14 @@ def assess_commercial(
     extra: list[Reason] = []
 
     text = doc.text
-    prices = list(_PRICE.finditer(text)) if ("$" in text or "€" in text or "£" in text) else []
-    if "usd" in doc.lower or "dollars" in doc.lower or "euros" in doc.lower or "eur " in doc.lower or "gbp" in doc.lower:
+    if "€" in text or "£" in text:
+        prices = list(_PRICE.finditer(text))
+    elif "$" in text:
+        prices = list(_PRICE_DOLLAR.finditer(text))
+    else:
+        prices = []
+    low = doc.lower
+    if _has_currency_word(low):
         prices += list(_PRICE_WORDS.finditer(doc.lower))
     if prices:
         # A price sells only alongside an offer; quoted in a debunking piece it does not.
@@ -130,8 +167,7 @@ def assess_commercial(
         direct += w
         m = prices[0]
         extra.append(Reason("commercial_interest", "direct", m.group(0).strip(), doc.sentence_of(m.start()).snippet(), w))
-    low = doc.lower
-    marks = _MARKS.findall(text) if ("™" in text or "®" in text or "(tm)" in low or "(r)" in low) else []
+    marks = _MARKS.findall(text) if ("™" in text or "®" in text or _paren_mark(low)) else []
     if marks:
         w = min(len(marks), 3) * 0.5
         direct += w

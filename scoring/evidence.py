@@ -13,6 +13,7 @@ from .text import Doc, Sentence
 __all__ = ["EvidenceResult", "assess_evidence"]
 
 _RANK = {s: i for i, s in enumerate(EVIDENCE_STAGES)}
+_STAGE_OF: dict[str, str] = {}  # "evidence.stage.animal" -> "animal", filled as met
 _PREFIX = "evidence.stage."
 _IN_VITRO = _PREFIX + "in_vitro"
 _ANIMAL = _PREFIX + "animal"
@@ -110,8 +111,11 @@ def _factors(
     def reports(start: int, end: int) -> Callable[[], bool]:
         return lambda: results is not None and results.search(lower, start, end) is not None
 
-    bounds = [m.end() for m in _CLAUSE.finditer(lower, sent.start, sent.end)]
-    if not bounds or not any(h.cue.category in _PLANNING for h in ctx):
+    # Clause bounds matter only with a plan or negation among the context cues: look for
+    # them (a regex pass over the sentence) only then.
+    if not any(h.cue.category in _PLANNING for h in ctx) or not (
+        bounds := [m.end() for m in _CLAUSE.finditer(lower, sent.start, sent.end)]
+    ):
         f = _context_factor(ctx, sent, reports(sent.start, sent.end))
         return [f] * len(stage_hits)
     sentence_wide = [h for h in ctx if h.cue.category not in _PLANNING]
@@ -190,13 +194,14 @@ def assess_evidence(
     grouped: dict[int, tuple[Sentence, list]] = {}  # by sentence index, in order of first hit
     sentence_of = doc.sentence_of
     for h in doc.category(_PREFIX):
-        sent = sentence_of(h.start)
+        sent = sentence_of(h[1])
         group = grouped.get(sent.index)
         if group is None:
             grouped[sent.index] = (sent, [h])
         else:
             group[1].append(h)
     n_prefix = len(_PREFIX)
+    stage_of = _STAGE_OF
     for sent, stage_hits in grouped.values():
         factors = _factors(doc, sent, stage_hits, results)
         has_dish = explicit_animal = False
@@ -212,9 +217,11 @@ def assess_evidence(
         title = sent.is_title
         seen: set[tuple[str, str]] = set()
         for h, (factor, why, ctx) in zip(stage_hits, factors):
-            cue = h.cue
-            stage = cue.category[n_prefix:]
-            key = (stage, h.text)
+            cue = h[0]
+            stage = stage_of.get(cue.category)
+            if stage is None:
+                stage = stage_of[cue.category] = cue.category[n_prefix:]
+            key = (stage, h[3])
             if key in seen:  # the same words twice in one sentence count once
                 continue
             seen.add(key)

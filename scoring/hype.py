@@ -37,6 +37,7 @@ _SCEPTIC = "hype.sceptic.cues"
 _NEGATED = "hype.caveat.negated"
 _STRONG_CAVEAT = "hype.caveat.strong"
 _PLANNING = "evidence.context.planning"
+_SUB_OF: dict[str, str] = {}  # "hype.claim.cure" -> "cure", filled as met
 
 
 @dataclass
@@ -67,8 +68,11 @@ def assess_hype(
     counts: dict[str, int] = {}
     per_sentence: dict[int, list[float]] = {}
     implied = 0.0
+    sub_of = _SUB_OF
     for h in doc.category("hype.claim."):
-        sub = h.cue.category.rsplit(".", 1)[-1]
+        sub = sub_of.get(h.cue.category)
+        if sub is None:
+            sub = sub_of[h.cue.category] = h.cue.category.rsplit(".", 1)[-1]
         if sub == "human_benefit":
             continue
         if sub == "efficacy" and stage not in ("none", "human_anecdote"):

@@ -33,6 +33,24 @@ _META = set("()[]{}?*+|.^$\\")
 # Overlapping cues collapse within a stage ("evidence.stage.animal"), a treatment, or a whole
 # family of commercial or relevance cues ("book a consultation" swallows "consultation").
 _FAMILY_GROUPS = ("commercial.", "relevance.")
+# The category prefixes the rules ask Doc.category() for. A hit is filed under these as the
+# document is built (about one list per hit instead of one per dot-prefix of its category);
+# any other prefix is collected from the hits when first asked for (same lists, same order).
+INDEXED_PREFIXES = frozenset((
+    "treatment",
+    "relevance.",
+    "evidence.stage.",
+    "evidence.context.registry_no_results",
+    "evidence.context.registry_results",
+    "evidence.context.registry_record",
+    "commercial.direct.",
+    "commercial.indirect.",
+    "commercial.independent.",
+    "hype.satire.",
+    "hype.sceptic.",
+    "hype.claim.",
+    "hype.caveat.",
+))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +66,15 @@ class Cue:
     prefixes: tuple[str, ...] = field(default=(), compare=False)
     # Overlapping hits with the same group collapse to one (see Matcher.find).
     group: str = field(default="", compare=False)
+    # Its prefixes that Doc files hits under up front (INDEXED_PREFIXES); always derived.
+    indexed: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.prefixes:
             parts = self.category.split(".")
             keys = tuple(".".join(parts[:i]) + "." for i in range(1, len(parts))) + (self.category,)
             object.__setattr__(self, "prefixes", keys)
+        object.__setattr__(self, "indexed", tuple(k for k in self.prefixes if k in INDEXED_PREFIXES))
         if not self.group:
             if self.value:
                 group = "treatment:" + self.value
@@ -71,6 +92,8 @@ class Hit(NamedTuple):
     text: str  # the matched text (lower case)
 
 
+# The ASCII characters for which c.isalnum() or c == "_" (a set lookup is cheaper than the call).
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _new_hit = tuple.__new__  # C-level construction of the Hit named tuple (hot path)
 
 
@@ -284,6 +307,7 @@ class Matcher:
     _trie: re.Pattern[str] | None = None
     _by_prefix: dict[str, list[tuple[re.Pattern[str] | None, Cue, str, int, bool]]] = field(default_factory=dict)
     _fast: dict[str, tuple] = field(default_factory=dict)
+    _n_keys: int = 0  # how many cues _fast numbers (the size of find's per-cue match counts)
 
     def add(self, cue: Cue) -> None:
         for pattern in _expand_leading_group(cue.pattern.strip().lower()):
@@ -356,16 +380,24 @@ class Matcher:
         keys: dict[int, int] = {}
         fast: dict[str, tuple] = {}
         for p, items in self._by_prefix.items():
-            entries = tuple(
-                (regex, cue, lit, n, word_end, cue.cap, keys.setdefault(id(cue), len(keys)), cue.group, cue.weight)
-                for regex, cue, lit, n, word_end in items
-            )
+            entries = []
+            for regex, cue, lit, n, word_end in items:
+                if regex is None and n < len(p):
+                    # A plain cue shorter than the scanned prefix: the character after it is
+                    # known here (p[n]), so its word-end test is decided once, not per match.
+                    if word_end and (p[n].isalnum() or p[n] == "_"):
+                        continue  # "hair" inside the prefix "hairs": never a match here
+                    word_end = False
+                entries.append(
+                    (regex, cue, lit, n, word_end, cue.cap, keys.setdefault(id(cue), len(keys)), cue.group, cue.weight)
+                )
             any_of = None
             # (a prefix the scan checks has a cue that matches wherever the scan stops)
-            if len(entries) > 1 and p not in checks and all(e[0] is not None for e in entries):
-                any_of = re.compile("|".join(f"(?:{e[0].pattern})" for e in entries)).match
-            fast[p] = (any_of, entries)
+            if len(items) > 1 and p not in checks and all(regex is not None for regex, *_ in items):
+                any_of = re.compile("|".join(f"(?:{regex.pattern})" for regex, *_ in items)).match
+            fast[p] = (any_of, tuple(entries))
         self._fast = fast
+        self._n_keys = len(keys)
 
     def find(self, text: str) -> list[Hit]:
         """All cue matches in lower-case `text`, at word starts, in order of position.
@@ -377,27 +409,33 @@ class Matcher:
         append = hits.append
         by_prefix = self._fast
         size = len(text)
-        capped: dict[int, int] = {}
+        capped = [0] * self._n_keys  # matches so far per capped cue (by its key)
         last: dict[str, int] = {}
         new_hit = _new_hit
         hit_type = Hit
+        word_chars = _ASCII_WORD
         # One C-level scan finds each word start where a cue's literal prefix occurs (the
         # longest such prefix is captured); only the cues that prefix admits are tried there.
-        for pos in self._trie.finditer(" " + text):
-            start = pos.start()  # = the word's index in `text` (one space was prepended)
-            any_of, entries = by_prefix[pos.group(1)]
+        # re.split gives [gap, prefix, gap, prefix, ..., gap] without a Match object per place;
+        # each place consumed the one character before its word, so positions follow from the
+        # gap lengths (start = the word's index in `text`; one space was prepended).
+        start = -1
+        parts = iter(self._trie.split(" " + text))
+        for gap, prefix in zip(parts, parts):
+            start += len(gap) + 1
+            any_of, entries = by_prefix[prefix]
             if any_of is not None and any_of(text, start) is None:
                 continue
             for regex, cue, lit, n, word_end, cap, key, group, weight in entries:
                 if cap:
-                    count = capped.get(key, 0)
+                    count = capped[key]
                     if count >= cap:
                         continue
                 if regex is None:
                     end = start + n
                     if word_end and end < size:
                         c = text[end]
-                        if c.isalnum() or c == "_":
+                        if c in word_chars or (c > "\x7f" and c.isalnum()):
                             continue
                     hit = new_hit(hit_type, (cue, start, end, lit))
                 else:

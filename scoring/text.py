@@ -6,8 +6,10 @@ import bisect
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import methodcaller
 
-from .lexicon import Hit, Matcher
+from .lexicon import INDEXED_PREFIXES, Hit, Matcher
 
 __all__ = ["Sentence", "Sentences", "Doc", "build_doc", "position_weight"]
 
@@ -20,12 +22,20 @@ _REPLACE = (
 )
 
 # Sentence ends: ., ! or ? followed by space and a capital, digit or quote; or a line
-# break (headings, bullets and paragraphs end there).
-# (Written to start with a character class, which the regex engine skips to at C speed;
-# group 1 ends where the sentence does.)
-_SENT_END = re.compile(
-    r"[.!?\n](?:(?<=[.!?])([\"')\]]*)[ \t]+(?=[\"'(\[]?[A-Z0-9•\-\u00c0-\u00de\u0130\u0391-\u03a9\u0410-\u042f])|(?<=\n)\s*)"
+# break (headings, bullets and paragraphs end there). Group 1 ends where the sentence does.
+# One pattern per end character: a pattern that starts with a literal is found with a fast
+# search, while one that starts with a character class ("[.!?\n]...") is tried at every
+# character, which was a third of the cost of splitting. Their matches never overlap (none
+# consumes another's first character), so merged by position they are exactly what the one
+# pattern "[.!?\n](?:(?<=[.!?])<_AFTER_STOP>|(?<=\n)\s*)" would find.
+_AFTER_STOP = r"([\"')\]]*)[ \t]+(?=[\"'(\[]?[A-Z0-9•\-\u00c0-\u00de\u0130\u0391-\u03a9\u0410-\u042f])"
+_SENT_END_DOT = re.compile(r"\." + _AFTER_STOP)
+_SENT_END_OTHER = (
+    ("\n", re.compile(r"\n\s*")),
+    ("!", re.compile(r"!" + _AFTER_STOP)),
+    ("?", re.compile(r"\?" + _AFTER_STOP)),
 )
+_match_start = methodcaller("start")
 # Common abbreviations that end with a period but do not end a sentence.
 _ABBREVIATIONS = frozenset(
     "dr mr mrs ms prof vs inc corp ltd co no fig al e.g i.e approx u.s st jr sr "
@@ -40,6 +50,7 @@ _TAIL_MARK = re.compile(
     r"related (?:posts|articles|stories|reading)|you may also like|share this)\b"
 )
 TAIL_WEIGHT = 0.3
+_LAST = (None,)
 
 
 @dataclass(slots=True)
@@ -99,7 +110,8 @@ class Doc:
     hits: list[Hit]
     _starts: list[int] = field(default_factory=list)
     by_sentence: dict[int, list[Hit]] = field(default_factory=dict)
-    by_category: dict[str, list[Hit]] = field(default_factory=dict)  # by every dot-prefix of the category
+    # by dot-prefix of the category: INDEXED_PREFIXES when built, others as asked for
+    by_category: dict[str, list[Hit]] = field(default_factory=dict)
     _pos2sent: dict[int, Sentence] = field(default_factory=dict)  # hit start -> its sentence
     _sent_cache: dict[tuple[int, str], list[Hit]] = field(default_factory=dict)
     _sent_cats: dict[int, set[str]] = field(default_factory=dict)
@@ -127,7 +139,12 @@ class Doc:
 
     def category(self, prefix: str) -> list[Hit]:
         """Hits whose category is `prefix` or starts with it at a dot ("hype.claim."), in text order."""
-        return self.by_category.get(prefix, _EMPTY)
+        out = self.by_category.get(prefix)
+        if out is None:
+            if prefix in INDEXED_PREFIXES:  # filed as the document was built: there are none
+                return _EMPTY
+            out = self.by_category[prefix] = [h for h in self.hits if prefix in h[0].prefixes] or _EMPTY
+        return out
 
 
 _EMPTY: list[Hit] = []
@@ -160,28 +177,64 @@ def normalise(s: str) -> str:
     return s
 
 
-def _split(body: str) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
+def _sentence_ends(body: str):
+    """The matches of the sentence-end patterns in `body`, in text order."""
+    found = [_SENT_END_DOT.finditer(body)]
+    for char, pattern in _SENT_END_OTHER:
+        if char in body:
+            found.append(pattern.finditer(body))
+    if len(found) == 1:
+        return found[0]
+    ends = [m for it in found for m in it]
+    ends.sort(key=_match_start)
+    return ends
+
+
+def _weighted_sentences(body: str, offset: int, spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """Split `body` into sentences and append (start + offset, end + offset, weight) to
+    `spans`. One loop both splits and weighs (a separate weighting loop walked every
+    sentence again). Sentences under 80 characters are checked for being bare bullets
+    (dropped) and for the mark where a page's own text ends (references, comments:
+    TAIL_WEIGHT from there on)."""
     append = spans.append
     pos = 0
+    bi = 0
+    tail = 1.0
+    weights = _POSITION_WEIGHTS
     abbreviations = _ABBREVIATIONS
-    for m in _SENT_END.finditer(body):
-        start = m.start()
-        c = body[start]
-        if c == "\n":
-            end = start - 1 if start and body[start - 1] == " " else start
+    tail_mark = _TAIL_MARK.match
+    n = len(body)
+    for m in chain(_sentence_ends(body), _LAST):  # (None: the text's end)
+        if m is None:
+            if pos >= n:
+                break
+            end = nxt = n
         else:
-            if c == ".":
-                lo = start - 6 if start - 6 > pos else pos
-                sp = body.rfind(" ", lo, start)
-                if body[sp + 1 if sp >= 0 else lo : start].lower() in abbreviations:
-                    continue
-            end = m.end(1)
-        if end > pos:
-            append((pos, end))
-        pos = m.end()
-    if pos < len(body):
-        append((pos, len(body)))
+            start = m.start()
+            c = body[start]
+            if c == "\n":
+                end = start - 1 if start and body[start - 1] == " " else start
+            else:
+                if c == ".":
+                    lo = start - 6 if start - 6 > pos else pos
+                    sp = body.rfind(" ", lo, start)
+                    if body[sp + 1 if sp >= 0 else lo : start].lower() in abbreviations:
+                        continue
+                end = m.end(1)
+            nxt = m.end()
+            if end <= pos:
+                pos = nxt
+                continue
+        if end - pos < 80:
+            seg = body[pos:end]
+            if not seg.strip(" -•*|>#"):
+                pos = nxt
+                continue
+            if tail == 1.0 and tail_mark(seg.lower().lstrip(" -•*#")):
+                tail = TAIL_WEIGHT  # references, comments, author box: not the item's own voice
+        append((offset + pos, offset + end, (weights[bi] if bi < 25 else 0.8) * tail))
+        bi += 1
+        pos = nxt
     return spans
 
 
@@ -201,19 +254,7 @@ def build_doc(title: str, body: str, matcher: Matcher) -> Doc:
     if title:
         spans.append((0, len(title), 2.0))
         offset = len(title) + 1
-    bi = 0
-    tail = 1.0
-    weights = _POSITION_WEIGHTS
-    for a, b in _split(body):
-        if b - a < 80:
-            seg = body[a:b]
-            if not seg.strip(" -•*|>#"):
-                continue
-            if tail == 1.0 and _TAIL_MARK.match(seg.lower().lstrip(" -•*#")):
-                tail = TAIL_WEIGHT  # references, comments, author box: not the item's own voice
-        w = weights[bi] if bi < 25 else 0.8
-        spans.append((offset + a, offset + b, w * tail))
-        bi += 1
+    _weighted_sentences(body, offset, spans)
     if not spans:
         spans.append((0, len(text), 1.0))
     sentences = Sentences(text, spans, bool(title))
@@ -247,7 +288,7 @@ def build_doc(title: str, body: str, matcher: Matcher) -> Doc:
         pos2sent[start] = cur_sent
         cur_hits.append(h)
         cur_cats.add(cue.category)
-        for key in cue.prefixes:
+        for key in cue.indexed:
             by_category[key].append(h)
     # plain dicts from here on: lookups of absent keys must not create entries
     doc.by_sentence = dict(by_sentence)
