@@ -30,8 +30,8 @@ concurrency (a real source list spreads over many hosts).
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
-import inspect
 import json
 import os
 import random
@@ -40,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -264,24 +265,85 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
-def workers_peak_mb() -> float:
-    """Largest RSS of any finished child: the parse/score worker processes, reaped when the pass ends."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+class _Descendants(threading.Thread):
+    """Samples the CPU time and peak RSS of this process's descendants (the parse/score workers).
+
+    The workers are forked by multiprocessing's forkserver, so they are not our
+    children and ``RUSAGE_CHILDREN`` never sees them; /proc does. CPU and VmHWM
+    only grow, so the last sample before a worker exits is within one interval
+    of its final figures.
+    """
+
+    interval = 0.25
+
+    def __init__(self, exclude: set[int] = frozenset()) -> None:
+        super().__init__(daemon=True)
+        self.exclude = exclude
+        self.cpu: dict[int, float] = {}
+        self.hwm: dict[int, float] = {}
+        self.running = True
+        self._hz = os.sysconf("SC_CLK_TCK")
+        self.sample()
+        self.start_cpu = dict(self.cpu)
+
+    def sample(self) -> None:
+        children: dict[int, list[int]] = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{name}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            children.setdefault(int(fields[1]), []).append(int(name))
+        stack = [os.getpid()]
+        while stack:
+            for pid in children.get(stack.pop(), []):
+                stack.append(pid)
+                if pid in self.exclude:
+                    continue
+                try:
+                    stat = Path(f"/proc/{pid}/stat").read_text()
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                fields = stat[stat.rindex(")") + 2:].split()
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / self._hz)
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.hwm[pid] = max(self.hwm.get(pid, 0.0), int(line.split()[1]) / 1024)
+
+    def run(self) -> None:
+        while self.running:
+            time.sleep(self.interval)
+            self.sample()
+
+    def stop(self) -> tuple[float, float]:
+        """(CPU seconds of the descendants since start, largest peak RSS of one of them in MB)."""
+        self.running = False
+        self.join()
+        self.sample()
+        return (sum(v - self.start_cpu.get(pid, 0.0) for pid, v in self.cpu.items()),
+                max(self.hwm.values(), default=0.0))
 
 
-class _Timer:
-    """Wraps a function and sums the wall time spent inside it (threads included)."""
+def machine_busy() -> float:
+    """CPU seconds all processes of the machine have used so far (from /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
 
-    def __init__(self, fn):
-        self.fn, self.total, self.calls = fn, 0.0, 0
 
-    def __call__(self, *a, **kw):
+def _timed(fn, total: dict[str, float], key: str):
+    """fn wrapped to add the wall time spent inside it to total[key] (works as a method too)."""
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
         start = time.perf_counter()
         try:
-            return self.fn(*a, **kw)
+            return fn(*a, **kw)
         finally:
-            self.total += time.perf_counter() - start
-            self.calls += 1
+            total[key] += time.perf_counter() - start
+    return wrapper
 
 
 def child_harvest(args: argparse.Namespace) -> dict:
@@ -293,16 +355,12 @@ def child_harvest(args: argparse.Namespace) -> dict:
         import tracemalloc
 
         tracemalloc.start()
-    timers = {
-        "parse_feed": _Timer(pipeline.parse_feed),
-        "score_item": _Timer(pipeline.score_item),
-        "save_harvest": _Timer(store.save_harvest),
-        "known_items": _Timer(store.known_items),
-    }
-    pipeline.parse_feed = timers["parse_feed"]
-    pipeline.score_item = timers["score_item"]
-    store.save_harvest = timers["save_harvest"]
-    store.known_items = timers["known_items"]
+    # Parsing and scoring run in the worker processes: their cost shows as the workers' CPU.
+    # In this process: the writer thread's batches (commit included), save_harvest inside them, known_items.
+    timers = {"writer batches": 0.0, "save_harvest": 0.0, "known_items": 0.0}
+    pipeline._Writer._run = staticmethod(_timed(pipeline._Writer._run, timers, "writer batches"))
+    store.save_harvest = _timed(store.save_harvest, timers, "save_harvest")
+    store.known_items = _timed(store.known_items, timers, "known_items")
 
     names = [p.name for p in feed_files(Path(args.dir))]
     db = open_db(args.db)
@@ -311,21 +369,29 @@ def child_harvest(args: argparse.Namespace) -> dict:
     settings = HarvestSettings(concurrency=args.concurrency, per_host=args.concurrency, fulltext=False)
     result: dict = {"rss_before_mb": peak_mb()}
     for phase in ("first", "second"):
-        for t in timers.values():
-            t.total, t.calls = 0.0, 0
+        for key in timers:
+            timers[key] = 0.0
+        sampler = _Descendants()
+        sampler.start()
+        busy = machine_busy()
         start = time.perf_counter()
         cpu = time.process_time()
         outcomes = harvest(db, include_not_due=True, settings=settings)
         wall = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+        busy = machine_busy() - busy
+        workers_cpu, workers_peak = sampler.stop()
         statuses: dict[str, int] = {}
         for o in outcomes:
             statuses[o.status] = statuses.get(o.status, 0) + 1
         errors = sorted({o.error for o in outcomes if o.error})[:3]
         result[phase] = {
-            "wall": wall, "cpu": time.process_time() - cpu, "peak_mb": peak_mb(),
-            "workers_peak_mb": workers_peak_mb(),
+            "wall": wall, "cpu": cpu, "workers_cpu": workers_cpu, "peak_mb": peak_mb(),
+            # CPU the rest of the machine used meanwhile (the feed server included): other work disturbs the run.
+            "others_cpu": max(0.0, busy - cpu - workers_cpu),
+            "workers_peak_mb": workers_peak,
             "new": sum(o.new for o in outcomes), "statuses": statuses, "errors": errors,
-            "timers": {k: round(t.total, 3) for k, t in timers.items()},
+            "timers": {k: round(v, 3) for k, v in timers.items()},
         }
         if args.tracemalloc:
             import tracemalloc
@@ -344,17 +410,24 @@ def child_parse(args: argparse.Namespace) -> dict:
     kwargs = {"sanitize_html": False, "resolve_relative_uris": False} if args.pipeline_flags else {}
     total = 0.0
     entries = 0
+    busy, cpu = machine_busy(), time.process_time()
     for path in feed_files(Path(args.dir)):
         body = path.read_bytes()
         start = time.perf_counter()
         parsed = feedparser.parse(body, **kwargs)
         total += time.perf_counter() - start
         entries += len(parsed.entries)
-    return {"wall": total, "entries": entries, "peak_mb": peak_mb()}
+    others = max(0.0, machine_busy() - busy - (time.process_time() - cpu))
+    return {"wall": total, "entries": entries, "peak_mb": peak_mb(), "others_cpu": others}
 
 
 def child_costs(args: argparse.Namespace) -> dict:
-    """Single-threaded CPU cost per item of each step, on a sample of the feeds (no network, no db)."""
+    """Single-threaded CPU cost per item of each step, on a sample of the feeds (no network).
+
+    The steps are the pipeline's own functions, in the form it runs them: the rows
+    carry their JSON columns encoded (as the workers send them), and the writes
+    share transactions as the pipeline's writer batches them.
+    """
     import feedparser
 
     import harvester.pipeline as pipeline
@@ -366,6 +439,7 @@ def child_costs(args: argparse.Namespace) -> dict:
     url = "http://127.0.0.1/feed"
     src = {"name": "bench", "url": "http://127.0.0.1/feed", "kind": "feed", "publisher": "news",
            "every": 3600, "filter": 0, "local": 1}
+    settings = pipeline.HarvestSettings()
     pipeline.score_rows([{"title": "warm up", "text": "Minoxidil in mice.", "url": url, "publisher": "news"}])
     out: dict[str, float] = {}
 
@@ -379,30 +453,41 @@ def child_costs(args: argparse.Namespace) -> dict:
     out["parse_feed"] = time.process_time() - clock
 
     now = pipeline.store.utcnow()
-    # pipeline._rows is private: pass the full-text threshold only if this version takes it.
-    extra = [pipeline.HarvestSettings().fulltext_min_chars] if "min_chars" in inspect.signature(pipeline._rows).parameters else []
     clock = time.process_time()
-    rows = [row for feed in parsed for row in pipeline._rows(src, feed.entries, now, *extra).values()]
+    feeds = [list(pipeline._rows(src, feed.entries, now, settings.fulltext_min_chars).values()) for feed in parsed]
     out["rows"] = time.process_time() - clock
 
     clock = time.process_time()
-    for row, labels in zip(rows, pipeline.score_rows([pipeline._score_input(r) for r in rows])):
-        row.update(labels)
+    for rows in feeds:  # what a worker does for a source that was never harvested (pipeline._parse_rows)
+        for row, labels in zip(rows, pipeline._labels([pipeline._score_input(r) for r in rows])):
+            row.update(labels)
     out["score"] = time.process_time() - clock
+    for rows in feeds:
+        for row in rows:
+            row["nct_ids"] = json.dumps(row["nct_ids"], ensure_ascii=False)
+            row["meta"] = json.dumps(row["meta"], ensure_ascii=False)
 
     from db import open_db, store, sync_sources
 
-    db = open_db(args.db)
-    sync_sources(db, [src])
     fetch = {"started_at": store.iso(now), "status": "ok", "new_items": args.items}
-    clock, wall = time.process_time(), time.perf_counter()
-    for start in range(0, len(rows), args.items):  # one transaction per feed, as the pipeline does
-        store.save_harvest(db, "bench", source_changes={"last_status": "ok"},
-                           new_items=rows[start:start + args.items], fetch=fetch)
-    out["save"] = time.process_time() - clock
-    out["save_wall"] = time.perf_counter() - wall
-    db.close()
-    return {"items": len(rows), "seconds": out}
+    for key, per_commit in (("save", settings.write_batch_items), ("save_per_feed", 1)):
+        path = f"{args.db}.{key}"
+        db = open_db(path)
+        sync_sources(db, [src])
+        batches: list[list[list[dict]]] = [[]]
+        for rows in feeds:  # the writer commits once write_batch_items items are queued
+            if sum(map(len, batches[-1])) >= per_commit:
+                batches.append([])
+            batches[-1].append(rows)
+        clock, wall = time.process_time(), time.perf_counter()
+        for batch in batches:
+            with db.atomic():  # each feed's save_harvest is a savepoint inside it, as in pipeline._Writer
+                for rows in batch:
+                    store.save_harvest(db, "bench", source_changes={"last_status": "ok"}, new_items=rows, fetch=fetch)
+        out[key] = time.process_time() - clock
+        out[key + "_wall"] = time.perf_counter() - wall
+        db.close()
+    return {"items": sum(map(len, feeds)), "seconds": out}
 
 
 def run_child(mode: str, extra: list[str]) -> dict:
@@ -467,7 +552,10 @@ def main() -> int:
                 print(f"  run {r + 1}: first {first['wall']:.2f}s ({first['statuses']}), "
                       f"second {second['wall']:.2f}s ({second['statuses']}), "
                       f"parse loop {parses[-1]['wall']:.2f}s / {parses_flags[-1]['wall']:.2f}s, "
-                      f"peak {second['peak_mb']:.0f} MB", flush=True)
+                      f"ratio {first['wall'] / parses[-1]['wall']:.2f}x, peak {second['peak_mb']:.0f} MB; "
+                      f"cpu main {first['cpu']:.1f}s + workers {first['workers_cpu']:.1f}s; other processes "
+                      f"used {first['others_cpu']:.1f} cpu-s during the first harvest, "
+                      f"{parses[-1]['others_cpu']:.1f} during the loop", flush=True)
                 for phase in (first, second):
                     if phase["errors"]:
                         print(f"    errors: {phase['errors']}")
@@ -496,7 +584,9 @@ def main() -> int:
 
     print(f"\nmedians of {args.repeat} ({expected} items expected, {new_items:.0f} stored by the first harvest):")
     print(f"  (a) first harvest      {first_wall:8.2f} s  {new_items / first_wall:8.0f} items/s  "
-          f"cpu {med(r['first']['cpu'] for r in runs):.2f} s  peak RSS {peak_first:.0f} MB")
+          f"cpu {med(r['first']['cpu'] for r in runs):.2f} s "
+          f"+ workers {med(r['first']['workers_cpu'] for r in runs):.2f} s"
+          f"  peak RSS {peak_first:.0f} MB")
     print(f"  (b) second harvest     {second_wall:8.2f} s  {expected / second_wall:8.0f} items/s  "
           f"cpu {med(r['second']['cpu'] for r in runs):.2f} s  peak RSS {peak:.0f} MB (whole child)")
     print(f"  (c) feedparser loop    {parse_wall:8.2f} s  {expected / parse_wall:8.0f} items/s  "
@@ -504,22 +594,29 @@ def main() -> int:
     print(f"      same, our flags    {parse_flags_wall:8.2f} s  {expected / parse_flags_wall:8.0f} items/s  "
           f"(sanitize_html=False, resolve_relative_uris=False, as harvester.parse calls it)")
     timers = {k: med(r["first"]["timers"][k] for r in runs) for k in runs[0]["first"]["timers"]}
-    print("  first harvest, cumulative time inside (parse runs in worker threads, so shares may overlap):")
+    print("  first harvest, wall time inside, in the main process (the writer is a thread beside the event loop;"
+          " parsing and scoring are the workers' CPU):")
     for key, value in timers.items():
-        print(f"      {key:14} {value:8.2f} s  ({value / first_wall:5.1%} of wall)")
+        print(f"      {key:16} {value:8.2f} s  ({value / first_wall:5.1%} of wall)")
     n = costs["items"]
-    print(f"  single-threaded CPU cost per item ({n} items of {min(args.sample, args.feeds)} feeds, no I/O):")
+    sec = costs["seconds"]
+    print(f"  single-threaded CPU cost per item ({n} items of {min(args.sample, args.feeds)} feeds, no network):")
     for key, label in (("feedparser", "feedparser.parse, our flags"),
-                       ("parse_feed", "harvester.parse.parse_feed (feedparser + normalise + sanitise)"),
-                       ("rows", "pipeline._rows (ids, canonical URLs, hashes)"),
-                       ("score", "pipeline._score (scoring.score_item)"),
-                       ("save", "store.save_harvest, one transaction per feed (CPU; FTS and indexes)")):
-        per = costs["seconds"][key] / n
+                       ("parse_feed", "harvester.parse.parse_feed (feedparser + normalise + sanitise)  [worker]"),
+                       ("rows", "pipeline._rows (ids, canonical URLs, hashes)  [worker]"),
+                       ("score", "pipeline._labels (scoring.score_item, strongest reasons, JSON)  [worker]"),
+                       ("save", f"store.save_harvest, batched as pipeline._Writer does (wall "
+                                f"{sec['save_wall'] / n * 1000:.3f} ms)  [main]"),
+                       ("save_per_feed", f"  the same, one transaction per feed (wall "
+                                         f"{sec['save_per_feed_wall'] / n * 1000:.3f} ms)")):
+        per = sec[key] / n
         print(f"      {per * 1000:6.3f} ms  {1 / per:7.0f} items/s  {label}")
-    score_share = costs["seconds"]["score"] / n * new_items / first_wall
-    print(f"  scoring share of the first harvest (isolated cost x items / wall): {score_share:.0%}; "
-          f"first harvest without it would take about {first_wall * (1 - score_share):.0f} s "
-          f"({first_wall * (1 - score_share) / parse_wall:.2f}x the feedparser loop)")
+    steps = (sec["parse_feed"] + sec["rows"] + sec["score"] + sec["save"]) / n
+    print(f"      {steps * 1000:6.3f} ms  {1 / steps:7.0f} items/s  all steps (feedparser loop, defaults: "
+          f"{parse_wall / expected * 1000:.3f} ms)")
+    score_share = sec["score"] / n * new_items / first_wall
+    print(f"  scoring share of the first harvest (isolated cost x items / wall): {score_share:.0%}, of the "
+          f"CPU of all steps: {sec['score'] / n / steps:.0%}")
     print(f"  database: {med(r['db_mb'] for r in runs):.0f} MB for {med(r['items_in_db'] for r in runs):.0f} items")
     if traced:
         print(f"  tracemalloc peak (untimed run): first {traced['first']['tracemalloc_peak_mb']:.0f} MB, "

@@ -188,10 +188,25 @@ def _first_pmid(text: str) -> str | None:
 
 
 def _first_doi(text: str) -> str | None:
-    for m in _DOI.finditer(text if "%2" not in text else _unquote_doi_slashes(text)):
-        doi = _trim_doi(m.group(0))
-        if doi:
-            return doi
+    """The first DOI in ``text`` that survives trimming: the matches of ``_DOI.finditer``, in order.
+
+    A match can only start where "10." does, so the regex is tried at those places
+    alone: scanning a 3 KB summary with the case-insensitive pattern (which has no
+    literal prefix for the engine to search) cost ~0.1 ms an item, as much as all
+    the other identifier searches together.
+    """
+    if "%2" in text:
+        text = _unquote_doi_slashes(text)
+    start = text.find("10.")
+    while start != -1:
+        m = _DOI.match(text, start)  # \b still sees the character before start
+        if m:
+            doi = _trim_doi(m.group(0))
+            if doi:
+                return doi
+            start = text.find("10.", m.end())  # finditer goes on after a match
+        else:
+            start = text.find("10.", start + 1)
     return None
 
 

@@ -166,15 +166,20 @@ def _parse(body: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
 
 # --- RSS / Atom (feedparser) -------------------------------------------------------------
 
+# dict.get on feedparser's dicts: FeedParserDict.get goes through a key-alias table and special
+# cases ("guid" -> "id", "description" -> "summary", "updated" -> "published") that none of the
+# keys read here has, so the answer is the same, for a twentieth of the cost (~25 reads an item).
+_get = dict.get
+
 
 def _entry_from_feedparser(raw: Any, base: str) -> Entry | None:
-    guid = _clean(raw.get("id"))
+    guid = _clean(_get(raw, "id"))
     url = _entry_link(raw, guid, base)
 
-    summary_raw = raw.get("summary")
-    summary_detail = raw.get("summary_detail") or {}
-    summary_is_html = _is_html_type(summary_detail.get("type"), summary_raw)
-    summary_base = _join(base, summary_detail.get("base"))
+    summary_raw = _get(raw, "summary")
+    summary_detail = _get(raw, "summary_detail") or {}
+    summary_is_html = _is_html_type(_get(summary_detail, "type"), summary_raw)
+    summary_base = _join(base, _get(summary_detail, "base"))
     summary_html: str | None = None
     summary = ""
     if summary_raw:
@@ -184,17 +189,17 @@ def _entry_from_feedparser(raw: Any, base: str) -> Entry | None:
 
     text = summary
     content_raw: list[str] = []
-    for content in raw.get("content") or []:
-        value = content.get("value") or ""
+    for content in _get(raw, "content") or []:
+        value = _get(content, "value") or ""
         content_raw.append(value)
-        is_html = _is_html_type(content.get("type"), value)
+        is_html = _is_html_type(_get(content, "type"), value)
         candidate = plain_text(value, is_html=is_html)
         if len(candidate) > len(text):
             text = candidate
 
-    title_detail = raw.get("title_detail") or {}
+    title_detail = _get(raw, "title_detail") or {}
     title = plain_text(
-        raw.get("title"), is_html=True if "html" in (title_detail.get("type") or "") else None, single_line=True
+        _get(raw, "title"), is_html=True if "html" in (_get(title_detail, "type") or "") else None, single_line=True
     )
     title = _fallback_title(title, text)
     if not (title or text or url or guid):
@@ -205,9 +210,9 @@ def _entry_from_feedparser(raw: Any, base: str) -> Entry | None:
     published = _struct_date(dict.get(raw, "published_parsed")) or _struct_date(dict.get(raw, "created_parsed"))
     updated = _struct_date(dict.get(raw, "updated_parsed"))
 
-    link_hrefs = [link.get("href") or "" for link in raw.get("links") or [] if isinstance(link, dict)]
+    link_hrefs = [_get(link, "href") or "" for link in _get(raw, "links") or [] if isinstance(link, dict)]
     structured = [
-        _clean(raw.get(key))
+        _clean(_get(raw, key))
         for key in ("dc_identifier", "prism_doi", "prism_url", "dc_source", "dc_relation")
     ]
     # Raw HTML rather than its text: identifiers often sit only in an href ("read the paper").
@@ -234,26 +239,26 @@ def _entry_link(raw: Any, guid: str | None, base: str) -> str | None:
     feedparser turns an RSS ``<guid>`` without isPermaLink="false" into the link, resolving
     "12345" to "https://site/feed/12345", a page that does not exist.
     """
-    for link in raw.get("links") or []:
-        if isinstance(link, dict) and link.get("rel", "alternate") == "alternate":
-            if found := safe_url(link.get("href"), base):
+    for link in _get(raw, "links") or []:
+        if isinstance(link, dict) and _get(link, "rel", "alternate") == "alternate":
+            if found := safe_url(_get(link, "href"), base):
                 return found
-    link = raw.get("link")
-    if raw.get("guidislink") and not safe_url(guid):
+    link = _get(raw, "link")
+    if _get(raw, "guidislink") and not safe_url(guid):
         return None
     return safe_url(link, base)
 
 
 def _feedparser_author(raw: Any) -> str | None:
     names = []
-    for author in raw.get("authors") or []:
+    for author in _get(raw, "authors") or []:
         if isinstance(author, dict):
-            name = plain_text(author.get("name") or author.get("email"), single_line=True)
+            name = plain_text(_get(author, "name") or _get(author, "email"), single_line=True)
             if name and name not in names:
                 names.append(name)
     if not names:
-        detail = raw.get("author_detail") or {}
-        name = plain_text(detail.get("name") or raw.get("author"), single_line=True)
+        detail = _get(raw, "author_detail") or {}
+        name = plain_text(_get(detail, "name") or _get(raw, "author"), single_line=True)
         if name:
             names.append(name)
     joined = ", ".join(names)

@@ -384,3 +384,129 @@ def test_big_pass_parses_and_scores_in_worker_processes(httpserver, database):
     out = run(database, settings=settings)
     assert all(o.status == "ok" and o.new == 3 for o in out.values())
     assert all(r["scoring_version"] and r["evidence_stage"] for r in items(database))
+
+
+def test_one_source_failing_to_save_in_a_shared_commit_leaves_the_others(httpserver, database, monkeypatch):
+    """Sources committed together still succeed or fail alone (a savepoint each)."""
+    from harvester import pipeline
+
+    real = pipeline.store.save_harvest
+    failed = []
+
+    def flaky(db, source, **kw):
+        if source == "/bad" and kw.get("new_items") and not failed:
+            failed.append(source)
+            with db.atomic():  # as if save_harvest failed after its inserts: its savepoint undoes them
+                real(db, source, **kw)
+                raise RuntimeError("disk says no")
+        return real(db, source, **kw)
+
+    monkeypatch.setattr(pipeline.store, "save_harvest", flaky)
+    paths = ("/bad", "/a", "/b", "/c")
+    for path in paths:
+        httpserver.expect_request(path).respond_with_data(rss(hair_items(2, prefix=f"https://e.org{path}/")),
+                                                          content_type="application/rss+xml")
+    configure(database, *({"name": p, "url": httpserver.url_for(p)} for p in paths))
+    settings = HarvestSettings(limits=FAST.limits, fulltext=False, write_delay=5)  # one shared commit
+    out = run(database, settings=settings)
+    assert failed == ["/bad"]
+    assert out["/bad"].status == "failed" and "disk says no" in out["/bad"].error
+    assert all(out[p].status == "ok" and out[p].new == 2 for p in ("/a", "/b", "/c"))
+    assert {r["source"] for r in items(database)} == {"/a", "/b", "/c"}
+    bad = source(database, "/bad")
+    assert bad["last_status"] == "failed" and bad["body_hash"] is None and bad["error_count"] == 1
+    # and the next pass writes it
+    assert run(database, settings=settings)["/bad"].new == 2
+
+
+def test_article_in_two_feeds_of_one_pass_is_stored_once(httpserver, database):
+    """Sources sharing a commit: the first one queued keeps the article, the other's insert is skipped."""
+    shared = {"title": "Minoxidil study", "link": "https://example.org/shared", "summary": "Text. " + LONG}
+    for path in ("/one", "/two"):
+        httpserver.expect_request(path).respond_with_data(rss([shared]), content_type="application/rss+xml")
+    configure(database, *({"name": p, "url": httpserver.url_for(p)} for p in ("/one", "/two")))
+    out = run(database, settings=HarvestSettings(limits=FAST.limits, fulltext=False, write_delay=5))
+    assert all(o.status == "ok" for o in out.values())
+    [row] = items(database)
+    assert out[row["source"]].new == 1  # the other may count it as new too, as when both checked before either saved
+
+
+def test_new_source_is_scored_with_its_parse_and_a_known_one_only_for_changes(httpserver, database, monkeypatch):
+    from harvester import pipeline
+
+    calls = []
+    real = pipeline._labels
+
+    def counting(inputs):
+        calls.append(len(inputs))
+        return real(inputs)
+
+    monkeypatch.setattr(pipeline, "_labels", counting)
+    feed = hair_items(3)
+    httpserver.expect_request("/feed").respond_with_data(rss(feed), content_type="application/rss+xml")
+    configure(database, {"name": "F", "url": httpserver.url_for("/feed")})
+    assert run(database)["F"].new == 3
+    assert calls == [3]  # in the parse job: the source had never been harvested
+    first = {r["id"]: r for r in items(database)}
+    expected = pipeline.score_rows([pipeline._score_input(r) for r in first.values()])
+    for row, labels in zip(first.values(), expected):
+        assert json.loads(row["reasons"]) == labels["reasons"]
+        assert json.loads(row["treatments"]) == labels["treatments"]
+        assert (row["evidence_stage"], row["hype"], row["hype_score"]) == (
+            labels["evidence_stage"], labels["hype"], labels["hype_score"])
+    httpserver.clear()
+    feed.append({"title": "Finasteride trial", "link": "https://example.org/news/new",
+                 "summary": "A phase 2 trial of finasteride for hair loss. " + LONG})
+    httpserver.expect_request("/feed").respond_with_data(rss(feed), content_type="application/rss+xml")
+    assert run(database)["F"].new == 1
+    assert calls == [3, 1]  # afterwards only new and changed items are scored
+
+
+def test_pass_on_an_in_memory_database(httpserver):
+    """No file for a writer thread to open: the writes happen on the caller's connection."""
+    from db import open_db
+
+    db = open_db(":memory:")
+    httpserver.expect_request("/feed").respond_with_data(rss(hair_items(2)), content_type="application/rss+xml")
+    configure(db, {"name": "F", "url": httpserver.url_for("/feed")})
+    before = db.execute("pragma cache_size").fetchone()[0]
+    assert run(db)["F"].new == 2
+    assert len(items(db)) == 2
+    assert db.execute("pragma cache_size").fetchone()[0] == before
+    db.close()
+
+
+def test_stop_request_keeps_sources_whose_writes_are_queued(httpserver, database):
+    """Stopping cancels sources at their next network wait; queued writes are committed and reported."""
+    def slow(request):
+        time.sleep(1.5)
+        return Response(rss(hair_items(1, prefix="https://e.org/slow/")), content_type="application/rss+xml")
+
+    httpserver.expect_request("/slow").respond_with_handler(slow)
+    httpserver.expect_request("/fast").respond_with_data(rss(hair_items(2)), content_type="application/rss+xml")
+    configure(database, {"name": "slow", "url": httpserver.url_for("/slow")},
+              {"name": "fast", "url": httpserver.url_for("/fast")})
+    started = time.monotonic()
+    settings = HarvestSettings(limits=FetchLimits(read_timeout=5), fulltext=False, write_delay=30)
+    out = run(database, settings=settings, should_stop=lambda: time.monotonic() - started > 0.5)
+    assert list(out) == ["fast"] and out["fast"].new == 2  # waited for its commit, not for 30 s
+    assert time.monotonic() - started < 10
+    assert {r["source"] for r in items(database)} == {"fast"}
+    assert source(database, "slow")["last_status"] is None  # untouched: still due
+
+
+def test_writer_thread_that_cannot_open_the_file_falls_back_to_the_callers_connection(
+        httpserver, database, monkeypatch):
+    from harvester import pipeline
+
+    def refuse(path):
+        raise pipeline.store.DatabaseError(f"{path}: cannot open")
+
+    monkeypatch.setattr(pipeline.store, "open_db", refuse)
+    for path in ("/a", "/b"):
+        httpserver.expect_request(path).respond_with_data(rss(hair_items(2, prefix=f"https://e.org{path}/")),
+                                                          content_type="application/rss+xml")
+    configure(database, *({"name": p, "url": httpserver.url_for(p)} for p in ("/a", "/b")))
+    out = run(database)
+    assert all(o.status == "ok" and o.new == 2 for o in out.values())
+    assert len(items(database)) == 4
