@@ -65,6 +65,11 @@ class EvidenceResult:
 
 
 _PLANNING = frozenset(("evidence.context.planning", "evidence.context.negation"))
+_OPEN_DESIGN = "evidence.context.open_design"
+# Words of a controlled design. A randomised trial is an RCT because of these, not because it
+# is called "phase 2": a study described as open-label or single-arm whose only trial words
+# are its phase and "results" is uncontrolled.
+_CONTROLLED = re.compile(r"randomi|random(?:ly)? |placebo|blind|sham|vehicle|controlled|inactive|identical|matching|dummy|allocated|versus placebo|vs\.? placebo|rct")
 _CONTEXT = frozenset(
     ("evidence.context.planning", "evidence.context.negation", "evidence.context.citation", "evidence.context.background")
 )
@@ -284,6 +289,12 @@ def assess_evidence(
             if mass > scores[st] and st not in title_scores:
                 scores[st] = min(scores[st], THRESHOLD * 0.99)
         stage = _decide(scores, title_scores)
+    if stage == "human_rct" and meta_stage is None:
+        open_design = _open_design(doc, counted.get("human_rct", ()))
+        if open_design is not None:
+            stage = "human_uncontrolled"
+            reasons.append(Reason("evidence_stage", stage, open_design.text, doc.sentence_of(open_design.start).snippet(),
+                                  round(open_design.cue.weight * doc.sentence_of(open_design.start).weight, 2)))
     if meta_stage is not None:
         pass  # metadata decided: its reason is first; text cues follow only as context below
     elif stage != "none" and stage in best:
@@ -309,6 +320,32 @@ def assess_evidence(
         w, h, s = best[other]
         reasons.append(Reason("evidence_stage", other, h.text, s.snippet(), -round(w, 2)))
     return EvidenceResult(stage=stage, scores=scores, reasons=reasons, support=support, meta_stage=meta_stage)
+
+
+_DENIAL = ("no ", "without", "none ", "neither", "not ", "non", "there was no")
+
+
+def _open_design(doc: Doc, rct: list | tuple):
+    """The cue that says the reported study had no control ("open-label", "no placebo group"),
+    when nothing else in the item describes a controlled design; else None.
+
+    A controlled-design word in a sentence that also denies a control ("there was no placebo
+    group") or in a planned or background clause does not count; "randomised, open-label" is
+    a randomised trial.
+    """
+    hits = [h for h in doc.category(_OPEN_DESIGN)
+            if _PLANNING.isdisjoint(doc.categories_at(doc.sentence_of(h.start).index))]
+    if not hits:
+        return None
+    # "open-label" and "single-arm" sit beside "randomised" in randomised open-label trials;
+    # only a denial ("no placebo group", "non-randomised") speaks for its whole sentence.
+    denied = {doc.sentence_of(h.start).index for h in hits if h.text.startswith(_DENIAL)}
+    for w, h, sent in rct:
+        if sent.index in denied or w < 0.9 * h.cue.weight * sent.weight:
+            continue
+        if _CONTROLLED.search(h.text):
+            return None
+    return hits[0]
 
 
 def _decide(scores: dict[str, float], title_scores: dict[str, float]) -> str:
