@@ -43,8 +43,13 @@ _URL_HOST_CLINIC = re.compile(
 )
 # Hosts and paths of journals, news and institutions: no shop or clinic even if a word matches.
 _URL_NOT_SELLER_HOST = re.compile(
-    r"journal|news|pmc|pubmed|ncbi|doi|\.edu\b|\.ac\.|\.gov\b|practice|magazine|times|wiki|trials?\b"
+    r"journal|news|pmc|pubmed|ncbi|doi|\.edu\b|\.ac\.|\.gov\b|practice|magazine|times|wiki|trials?\b|"
+    r"^(?:www\.)?ij[a-z]|academic|research|scholar|univ|institut|springer|wiley|elsevier|sciencedirect|"
+    r"karger|thieme|mdpi|frontiersin|tandfonline|sagepub|biomedcentral|plos|jamanetwork|nejm|bmj|lww"
 )
+# An institution's own news pages (a university or institute press office): institutional promotion.
+_URL_INSTITUTION_HOST = re.compile(r"\.edu\b|\.ac\.[a-z]{2}\b|univ|institut|hospital|medical-?cent|school")
+_URL_NEWS_PATH = re.compile(r"/(?:news|press|media|stories|newsroom)(?:/|-|$)")
 _URL_NOT_SELLER_PATH = re.compile(r"journal|/pmc|/doi/|/abstract|/pubmed")
 URL_SHOP = 4.0
 URL_SERVICE = 2.0
@@ -72,6 +77,8 @@ def url_signals(url: str | None) -> list[tuple[str, float, str]]:
     out: list[tuple[str, float, str]] = []
     if _URL_PRESS_PATH.search(path):
         out.append(("indirect", URL_PRESS, "address: press-release path"))
+    elif _URL_INSTITUTION_HOST.search(host) and (_URL_NEWS_PATH.search(path) or host.startswith(("news.", "press.", "media."))):
+        out.append(("indirect", URL_PRESS, "address: an institution's news pages"))
     if not_seller:
         return out
     if _URL_SHOP_PATH.search(path):

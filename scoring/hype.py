@@ -123,7 +123,11 @@ def assess_hype(
 
     caveat = 0.0
     counts = {}
+    # A caveat's words inside a claim ("side effects" in "zero side effects") are the claim's.
+    claim_spans = [(h.start, h.end) for h in doc.category("hype.claim.")]
     for h in doc.category("hype.caveat."):
+        if any(a <= h.start and h.end <= b and (b - a) > (h.end - h.start) for a, b in claim_spans):
+            continue
         n = counts.get(h.cue.pattern, 0)
         if n >= MAX_REPEAT:
             continue

@@ -16,6 +16,13 @@ from .treatments import assess_treatments
 __all__ = ["score_item", "Scorer", "SCORING_VERSION"]
 
 SATIRE_AT = 2.5
+# A satire or parody site's address (by its general name, or a few long-running outlets of the
+# kind that get syndicated into news feeds): the text alone is written to pass as news.
+_SATIRE_HOST = re.compile(
+    r"^(?:[a-z]+://)?[^/?#]*(?:satir|spoof|parody|theonion\.|babylonbee\.|clickhole\.|thedailymash\.|newsthump\.|"
+    r"waterfordwhispersnews\.|thebeaverton\.|duffelblog\.|thehardtimes\.|reductress\.|worldnewsdailyreport\.|"
+    r"theshovel\.|thechaser\.|newsbiscuit\.|private-eye\.)"
+)
 
 
 class Scorer:
@@ -45,7 +52,9 @@ class Scorer:
         doc = build_doc(title, text, self.lexicons.matcher)
 
         satire_hits = doc.category("hype.satire.")
-        satire = sum(h.cue.weight for h in satire_hits) >= SATIRE_AT
+        url = item.get("url")
+        satire_site = isinstance(url, str) and _SATIRE_HOST.match(url.strip().lower()) is not None
+        satire = satire_site or sum(h.cue.weight for h in satire_hits) >= SATIRE_AT
 
         treat = assess_treatments(doc, self.parents)
         rel = assess_relevance(doc, treatment_score=min(sum(treat.weights.values()), 4.0))
@@ -62,9 +71,11 @@ class Scorer:
         reasons.extend(rel.reasons)
         reasons.extend(ev.reasons)
         reasons.extend(com.reasons)
-        if satire:
+        if satire and satire_hits:
             h = satire_hits[0]
             reasons.append(Reason("hype", "high", h.text, doc.sentence_of(h.start).snippet(), SATIRE_AT))
+        elif satire:
+            reasons.append(Reason("hype", "high", "address: a satire site", url.strip()[:200], SATIRE_AT))
         reasons.extend(hype.reasons)
         treatments = treat.names if rel.relevant else []
         if rel.relevant:
