@@ -181,28 +181,12 @@ def _expand_leading_group(pattern: str, limit: int = 40) -> list[str]:
 
 def _literal_prefix(pattern: str) -> str:
     """The literal characters a pattern must start with ('in mice' -> 'in mice', 'randomi[sz]' -> 'randomi')."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            nxt = pattern[i + 1 : i + 2]
-            if nxt and not nxt.isalnum():
-                out.append(nxt)
-                i += 2
-                continue
-            break
-        if ch in _META:
-            break
-        out.append(ch)
-        i += 1
-    if i < len(pattern) and pattern[i] in "?*{" and out:
-        out.pop()  # the last literal is optional
-    return "".join(out)
+    return _split_literal(pattern)[0]
 
 
 def _split_literal(pattern: str) -> tuple[str, str | None]:
-    """(_literal_prefix(pattern), the rest of the pattern after it): 'trials? of' -> ('trial', 's? of')."""
+    """(the literal characters the pattern must start with, the rest of the pattern after them):
+    'trials? of' -> ('trial', 's? of'); the rest is None when it cannot be matched on its own."""
     out: list[str] = []
     ends: list[int] = []  # ends[k]: the pattern index just after the k-th literal character
     i = 0
