@@ -129,3 +129,13 @@ def test_item_treatments_rebuilt_from_existing_items(tmp_path):
     m005_treatment_labels(db)
     assert db.execute("SELECT treatment, item_id, evidence_stage FROM item_treatments").fetchall() == [
         ("minoxidil", "id1", "in_vitro")]
+
+
+def test_treatment_pipeline_counts_read_a_covering_index(tmp_path):
+    """m007: the pipeline chart's aggregate never reads the table or sorts (seconds at a million items)."""
+    db = open_db(tmp_path / "x.db")
+    plan = " ".join(str(r[-1]) for r in db.execute(
+        "EXPLAIN QUERY PLAN SELECT treatment, evidence_stage, count(*) FROM item_treatments "
+        "WHERE relevant IS NOT 0 AND evidence_stage IS NOT NULL GROUP BY treatment, evidence_stage").fetchall())
+    assert "COVERING INDEX item_treatments_stage" in plan
+    assert "TEMP B-TREE" not in plan
