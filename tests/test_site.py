@@ -280,6 +280,19 @@ def test_search_is_capped_to_the_newest_matches(ds, site_db):
     assert fetch(ds, "/hypewatch/items.json?_search_title=exosomes").status_code == 200  # Datasette's own
 
 
+
+def test_search_facets_count_only_the_matches_and_bad_raw_queries_fail_cleanly(ds):
+    """The matches are found once and handed to the page, its count and its facets as rowids."""
+    data = fetch(ds, "/hypewatch/items.json?_search=mice&_facet=evidence_stage").json()
+    assert data["filtered_table_rows_count"] == 2
+    counts = {v["value"]: v["count"] for v in data["facet_results"]["evidence_stage"]["results"]}
+    assert sum(counts.values()) == 2
+    none = fetch(ds, "/hypewatch/items.json?_search=zzzqqqnothing").json()
+    assert none["filtered_table_rows_count"] == 0 and none["rows"] == []
+    bad = fetch(ds, "/hypewatch/items.json?_search=%22unclosed&_searchmode=raw")
+    # the page's own query reports the full-text syntax error, as Datasette's search does
+    assert bad.status_code == 400 and bad.json()["error"] == "unterminated string"
+
 def test_item_page_shows_reasons_with_cue_highlighted(ds, site_db):
     from db import store
 
