@@ -150,7 +150,11 @@ def known_items(db: Database, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _encode(row: dict[str, Any]) -> dict[str, Any]:
+def encode_item(row: dict[str, Any]) -> dict[str, Any]:
+    """The row as stored: JSON columns encoded (strings are taken as encoded already), booleans as 0/1.
+
+    The harvest's worker processes call it too, so a row crosses to the writer as strings.
+    """
     out = dict(row)
     for key in ITEM_JSON_FIELDS:
         if key in out and not isinstance(out[key], str) and out[key] is not None:
@@ -171,9 +175,9 @@ def save_harvest(db: Database, source: str, *, source_changes: dict[str, Any],
     """
     with db.atomic():
         if new_items:
-            _insert_new_items(db, [_encode(i) for i in new_items])
+            _insert_new_items(db, [encode_item(i) for i in new_items])
         for item in updated_items:
-            row = _encode(item)
+            row = encode_item(item)
             row.pop("first_seen_at", None)
             _update(db, "items", "id", row.pop("id"), row)
         if source_changes:
@@ -232,7 +236,7 @@ def save_scores(db: Database, scores: Iterable[dict[str, Any]]) -> int:
     n = 0
     with db.atomic():
         for row in scores:
-            row = _encode(row)
+            row = encode_item(row)
             _update(db, "items", "id", row.pop("id"), row)
             n += 1
     return n

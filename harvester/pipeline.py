@@ -251,10 +251,8 @@ def _parse_rows(kind: str, body: bytes, *, url: str, headers: dict[str, str], sr
     if score and rows:
         for row, labels in zip(rows.values(), _labels([_score_input(r) for r in rows.values()])):
             row.update(labels)
-    for row in rows.values():
-        # What store._encode would do in the main process, which has the writes to do.
-        row["nct_ids"] = json.dumps(row["nct_ids"], ensure_ascii=False)
-        row["meta"] = json.dumps(row["meta"], ensure_ascii=False)
+    # Encoded here rather than in the main process, which has the writes to do.
+    rows = {key: store.encode_item(row) for key, row in rows.items()}
     return _Parsed(parsed.title, parsed.warning, rows, scored=score)
 
 
@@ -730,13 +728,9 @@ def _labels(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     A JSON string crosses the process boundary faster than nested lists and dicts,
     and the main process, which does the writes, no longer encodes them
-    (``store._encode`` keeps strings as they are and makes the same call).
+    (``store.encode_item``, which it uses, keeps strings as they are).
     """
-    labels = score_rows(inputs)
-    for item in labels:
-        item["treatments"] = json.dumps(item["treatments"], ensure_ascii=False)
-        item["reasons"] = json.dumps(item["reasons"], ensure_ascii=False)
-    return labels
+    return [store.encode_item(labels) for labels in score_rows(inputs)]
 
 
 def _strongest(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:

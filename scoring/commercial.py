@@ -59,20 +59,25 @@ URL_SELLER_INDIRECT = 1.0
 META_SPONSOR = 3.0
 
 
+def split_url(url: str) -> tuple[str, str] | None:
+    """(host, path) of an address, lower case, without credentials, port, query or fragment."""
+    u = url.strip().lower()
+    m = _URL_HOST.match(u)
+    if not m:
+        return None
+    path = u[m.end():].split("#", 1)[0].split("?", 1)[0]
+    return m.group(1).split("@")[-1].split(":")[0], path
+
+
 def url_signals(url: str | None) -> list[tuple[str, float, str]]:
     """(label, points, why) from the address's general shape: shop/product/service/press
     paths and clinic-like host names. Empty for no address."""
     if not url or not isinstance(url, str):
         return []
-    u = url.strip().lower()
-    m = _URL_HOST.match(u)
-    if not m:
+    parts = split_url(url)
+    if parts is None:
         return []
-    host = m.group(1).split("@")[-1].split(":")[0]
-    path = u[m.end():].split("#", 1)[0]
-    q = path.find("?")
-    if q >= 0:
-        path = path[:q]
+    host, path = parts
     not_seller = _URL_NOT_SELLER_HOST.search(host) is not None or _URL_NOT_SELLER_PATH.search(path) is not None
     out: list[tuple[str, float, str]] = []
     if _URL_PRESS_PATH.search(path):

@@ -293,8 +293,9 @@ def assess_evidence(
         open_design = _open_design(doc, counted.get("human_rct", ()))
         if open_design is not None:
             stage = "human_uncontrolled"
-            reasons.append(Reason("evidence_stage", stage, open_design.text, doc.sentence_of(open_design.start).snippet(),
-                                  round(open_design.cue.weight * doc.sentence_of(open_design.start).weight, 2)))
+            sent = doc.sentence_of(open_design.start)
+            reasons.append(Reason("evidence_stage", stage, open_design.text, sent.snippet(),
+                                  round(open_design.cue.weight * sent.weight, 2)))
     if meta_stage is not None:
         pass  # metadata decided: its reason is first; text cues follow only as context below
     elif stage != "none" and stage in best:
@@ -322,7 +323,7 @@ def assess_evidence(
     return EvidenceResult(stage=stage, scores=scores, reasons=reasons, support=support, meta_stage=meta_stage)
 
 
-_DENIAL = ("no ", "without", "none ", "neither", "not ", "non", "there was no")
+_DENIAL = ("no", "without", "there was no")  # "no placebo group", "not randomised", "non-randomised"
 
 
 def _open_design(doc: Doc, rct: list | tuple):

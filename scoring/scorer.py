@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .commercial import assess_commercial
+from .commercial import assess_commercial, split_url
 from .evidence import assess_evidence
 from .hype import assess_hype
 from .lexicon import Lexicons, load_lexicons
@@ -19,7 +19,7 @@ SATIRE_AT = 2.5
 # A satire or parody site's address (by its general name, or a few long-running outlets of the
 # kind that get syndicated into news feeds): the text alone is written to pass as news.
 _SATIRE_HOST = re.compile(
-    r"^(?:[a-z]+://)?[^/?#]*(?:satir|spoof|parody|theonion\.|babylonbee\.|clickhole\.|thedailymash\.|newsthump\.|"
+    r"satir|spoof|parody|(?:theonion\.|babylonbee\.|clickhole\.|thedailymash\.|newsthump\.|"
     r"waterfordwhispersnews\.|thebeaverton\.|duffelblog\.|thehardtimes\.|reductress\.|worldnewsdailyreport\.|"
     r"theshovel\.|thechaser\.|newsbiscuit\.|private-eye\.)"
 )
@@ -51,9 +51,12 @@ class Scorer:
             meta = None
         doc = build_doc(title, text, self.lexicons.matcher)
 
-        satire_hits = doc.category("hype.satire.")
         url = item.get("url")
-        satire_site = isinstance(url, str) and _SATIRE_HOST.match(url.strip().lower()) is not None
+        if not isinstance(url, str):
+            url = None
+        parts = split_url(url) if url else None
+        satire_hits = doc.category("hype.satire.")
+        satire_site = parts is not None and _SATIRE_HOST.search(parts[0]) is not None
         satire = satire_site or sum(h.cue.weight for h in satire_hits) >= SATIRE_AT
 
         treat = assess_treatments(doc, self.parents)
@@ -61,10 +64,7 @@ class Scorer:
         ev = assess_evidence(
             doc, satire=satire, registry=publisher == "registry", results=self.results_words, meta=meta
         )
-        url = item.get("url")
-        com = assess_commercial(
-            doc, publisher=publisher, satire=satire, url=url if isinstance(url, str) else None, meta=meta
-        )
+        com = assess_commercial(doc, publisher=publisher, satire=satire, url=url, meta=meta)
         hype = assess_hype(doc, stage=ev.stage, stage_support=ev.support, commercial=com.label, satire=satire)
 
         reasons: list[Reason] = []

@@ -307,7 +307,7 @@ def test_crash_mid_write_leaves_no_half_written_rows(httpserver, tmp_path):
 
         def save_then_die(db, source, **kw):
             with db.atomic():
-                db["items"].insert_all([store._encode(i) for i in kw["new_items"]], pk="id")
+                db["items"].insert_all([store.encode_item(i) for i in kw["new_items"]], pk="id")
                 assert db.execute("select count(*) from items").fetchone()[0] == 5
                 os._exit(9)   # power cut in the middle of the transaction
 
