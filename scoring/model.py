@@ -10,6 +10,7 @@ __all__ = [
     "EVIDENCE_STAGES",
     "COMMERCIAL_LEVELS",
     "HYPE_LEVELS",
+    "CLAIM_STRENGTHS",
     "PUBLISHERS",
 ]
 
@@ -25,6 +26,8 @@ EVIDENCE_STAGES = (
 )
 COMMERCIAL_LEVELS = ("none", "indirect", "direct")
 HYPE_LEVELS = ("low", "medium", "high")
+#: Ordered from weakest to strongest (Yu et al. 2019's scale of causal language).
+CLAIM_STRENGTHS = ("no_claim", "correlational", "conditional_causal", "direct_causal")
 PUBLISHERS = ("journal", "preprint", "press", "news", "blog", "clinic", "company", "forum", "registry")
 
 
@@ -35,7 +38,7 @@ _set_attr = object.__setattr__
 class Reason:
     """One cue that supported a label: where it was found and how much it counted."""
 
-    dimension: str  # relevant | evidence_stage | commercial_interest | hype | treatments
+    dimension: str  # relevant | evidence_stage | commercial_interest | claim_strength | hype | treatments
     label: str  # the label value the cue speaks for (e.g. "animal", "direct", "high", "minoxidil")
     cue: str  # the matched words, lower case
     snippet: str  # the sentence it was found in, trimmed to ~200 characters
@@ -66,6 +69,7 @@ class Score:
     treatments: list[str]
     reasons: list[Reason] = field(default_factory=list)
     scoring_version: str = ""
+    claim_strength: str = "no_claim"
 
     def to_dict(self) -> dict:
         """The DESIGN.md §4 score-jsonl object, without "id"."""
@@ -73,6 +77,7 @@ class Score:
             "relevant": self.relevant,
             "evidence_stage": self.evidence_stage,
             "commercial_interest": self.commercial_interest,
+            "claim_strength": self.claim_strength,
             "hype": self.hype,
             "hype_score": int(self.hype_score),
             "treatments": list(self.treatments),
