@@ -465,7 +465,10 @@ def _iter_cues(name: str, table: dict, prefix: str = "", cap: int = 0):
 
 #: The modules whose code is the rules: their source is hashed into SCORING_VERSION too,
 #: so a rule change re-scores stored items even if RULES_VERSION is not bumped.
-RULE_MODULES = ("lexicon", "text", "evidence", "commercial", "hype", "relevance", "treatments", "scorer", "model")
+RULE_MODULES = (
+    "lexicon", "text", "evidence", "commercial", "claims", "hype", "relevance", "treatments", "scorer", "model",
+    "features", "linear",
+)
 
 
 def compute_version(directory: Path = LEXICON_DIR, rules_version: str = RULES_VERSION) -> str:

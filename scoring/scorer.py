@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .claims import assess_claims
 from .commercial import assess_commercial, split_url
 from .evidence import assess_evidence
 from .hype import assess_hype
@@ -64,6 +65,7 @@ class Scorer:
         ev = assess_evidence(
             doc, satire=satire, registry=publisher == "registry", results=self.results_words, meta=meta
         )
+        claim = assess_claims(doc)
         com = assess_commercial(doc, publisher=publisher, satire=satire, url=url, meta=meta)
         hype = assess_hype(doc, stage=ev.stage, stage_support=ev.support, commercial=com.label, satire=satire)
 
@@ -71,6 +73,7 @@ class Scorer:
         reasons.extend(rel.reasons)
         reasons.extend(ev.reasons)
         reasons.extend(com.reasons)
+        reasons.extend(claim.reasons)
         if satire and satire_hits:
             h = satire_hits[0]
             reasons.append(Reason("hype", "high", h.text, doc.sentence_of(h.start).snippet(), SATIRE_AT))
@@ -99,6 +102,7 @@ class Scorer:
             treatments=treatments,
             reasons=reasons,
             scoring_version=self.version,
+            claim_strength=claim.label,
         )
 
 
