@@ -62,6 +62,16 @@ class EvidenceResult:
     support: dict[str, set[int]] = field(default_factory=dict)
     # the stage the item's metadata (publication type, registry record) set, if any
     meta_stage: str | None = None
+    # what the fitted model reads (scoring/features.py): per stage, the support found in the
+    # title, the support discounted as a plan, and as background or citation
+    title_scores: dict[str, float] = field(default_factory=dict)
+    planned: dict[str, float] = field(default_factory=dict)
+    background: dict[str, float] = field(default_factory=dict)
+    registry_plan: bool = False
+    open_design: bool = False
+    # per stage, its strongest (weight, hit, sentence), and every counted one
+    best: dict[str, tuple] = field(default_factory=dict)
+    counted: dict[str, list] = field(default_factory=dict)
 
 
 _PLANNING = frozenset(("evidence.context.planning", "evidence.context.negation"))
@@ -195,6 +205,7 @@ def assess_evidence(
     title_scores: dict[str, float] = {}
     discounted: list[tuple[float, object, Sentence, object]] = []
     planned: dict[str, float] = {}
+    background: dict[str, float] = {}
     counted: dict[str, list[tuple[float, object, Sentence]]] = {}
     grouped: dict[int, tuple[Sentence, list]] = {}  # by sentence index, in order of first hit
     sentence_of = doc.sentence_of
@@ -238,6 +249,8 @@ def assess_evidence(
                 discounted.append((cw * sw * (1 - factor), h, sent, ctx))
                 if why == "planned":
                     planned[stage] = planned.get(stage, 0.0) + cw * sw
+                else:
+                    background[stage] = background.get(stage, 0.0) + cw * sw * (1 - factor)
             scores[stage] += w
             if stage in best:
                 support[stage].add(si)
@@ -289,8 +302,8 @@ def assess_evidence(
             if mass > scores[st] and st not in title_scores:
                 scores[st] = min(scores[st], THRESHOLD * 0.99)
         stage = _decide(scores, title_scores)
+    open_design = _open_design(doc, counted.get("human_rct", ()))
     if stage == "human_rct" and meta_stage is None:
-        open_design = _open_design(doc, counted.get("human_rct", ()))
         if open_design is not None:
             stage = "human_uncontrolled"
             sent = doc.sentence_of(open_design.start)
@@ -320,7 +333,11 @@ def assess_evidence(
         other = max(others, key=lambda s: scores[s])
         w, h, s = best[other]
         reasons.append(Reason("evidence_stage", other, h.text, s.snippet(), -round(w, 2)))
-    return EvidenceResult(stage=stage, scores=scores, reasons=reasons, support=support, meta_stage=meta_stage)
+    return EvidenceResult(
+        stage=stage, scores=scores, reasons=reasons, support=support, meta_stage=meta_stage,
+        title_scores=title_scores, planned=planned, background=background, registry_plan=registry_plan,
+        open_design=open_design is not None, best=best, counted=counted,
+    )
 
 
 _DENIAL = ("no", "without", "there was no")  # "no placebo group", "not randomised", "non-randomised"

@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 #: Bump whenever the rules in scoring/*.py change meaning (the lexicon bytes are hashed too).
-RULES_VERSION = "1.0"
+RULES_VERSION = "2.0"
 
 LEXICON_DIR = Path(__file__).parent / "lexicons"
 
@@ -472,8 +472,9 @@ RULE_MODULES = (
 
 
 def compute_version(directory: Path = LEXICON_DIR, rules_version: str = RULES_VERSION) -> str:
-    """'<rules>+<sha256[:10]>' over the rules version, the rule modules' source and every
-    lexicon file's name and bytes: it changes whenever rules or lexicons change."""
+    """'<rules>+<sha256[:10]>' over the rules version, the rule modules' source, every
+    lexicon file's name and bytes and the fitted weights: it changes whenever rules,
+    lexicons or weights change."""
     h = hashlib.sha256(rules_version.encode() + b"\0")
     here = Path(__file__).parent
     for name in RULE_MODULES:
@@ -482,6 +483,9 @@ def compute_version(directory: Path = LEXICON_DIR, rules_version: str = RULES_VE
             h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     for path in sorted(directory.glob("*.toml")):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    weights = here / "weights.json"  # the fitted weights are rules too
+    if weights.exists():
+        h.update(b"weights.json\0" + weights.read_bytes() + b"\0")
     return f"{rules_version}+{h.hexdigest()[:10]}"
 
 
