@@ -53,6 +53,10 @@ INDEXED_PREFIXES = frozenset((
 ))
 
 
+#: Every cue category met so far: Doc files hits under these as it is built.
+CATEGORIES: set[str] = set()
+
+
 @dataclass(frozen=True, slots=True)
 class Cue:
     """One lexicon entry: a lower-case regex anchored at a word start, a category and a weight."""
@@ -74,7 +78,11 @@ class Cue:
             parts = self.category.split(".")
             keys = tuple(".".join(parts[:i]) + "." for i in range(1, len(parts))) + (self.category,)
             object.__setattr__(self, "prefixes", keys)
-        object.__setattr__(self, "indexed", tuple(k for k in self.prefixes if k in INDEXED_PREFIXES))
+        # Every full category is filed too: the features ask for families by their exact name.
+        object.__setattr__(
+            self, "indexed", tuple(k for k in self.prefixes if k in INDEXED_PREFIXES or k == self.category)
+        )
+        CATEGORIES.add(self.category)
         if not self.group:
             if self.value:
                 group = "treatment:" + self.value

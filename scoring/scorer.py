@@ -11,14 +11,14 @@ from .commercial import CommercialResult
 from .evidence import EvidenceResult, assess_evidence, meta_decision
 from .features import Features, commercial_features, evidence_features, hype_features
 from .hype import HIGH_AT, MEDIUM_AT, assess_hype
-from .lexicon import Lexicons, load_lexicons
+from .lexicon import Lexicons, compute_version, load_lexicons
 from .linear import LinearModel, Prediction, load_models
 from .model import PUBLISHERS, Reason, Score
 from .relevance import assess_relevance
 from .text import build_doc
 from .treatments import assess_treatments
 
-__all__ = ["score_item", "Scorer", "Analysis", "SCORING_VERSION", "model_reasons"]
+__all__ = ["score_item", "default_scorer", "Scorer", "Analysis", "SCORING_VERSION", "model_reasons"]
 
 SATIRE_AT = 2.5
 # A satire or parody site's address (by its general name, or a few long-running outlets of the
@@ -214,10 +214,20 @@ class Scorer:
         )
 
 
-_DEFAULT = Scorer()
-SCORING_VERSION: str = _DEFAULT.version
+_DEFAULT: Scorer | None = None
+#: Derived from the rules' source, the lexicons and the fitted weights, without loading them:
+#: `import scoring` stays cheap, and the first score pays for compiling the lexicons.
+SCORING_VERSION: str = compute_version()
+
+
+def default_scorer() -> Scorer:
+    """The shared Scorer, built on first use (compiling the lexicons takes most of a second)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Scorer()
+    return _DEFAULT
 
 
 def score_item(item: dict) -> Score:
     """Score one item: {"title", "text", "url"?, "publisher"?} -> Score."""
-    return _DEFAULT.score(item)
+    return default_scorer().score(item)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from operator import methodcaller
 
-from .lexicon import INDEXED_PREFIXES, Hit, Matcher
+from .lexicon import CATEGORIES, INDEXED_PREFIXES, Hit, Matcher
 
 __all__ = ["Sentence", "Sentences", "Doc", "build_doc", "position_weight"]
 
@@ -141,7 +141,7 @@ class Doc:
         """Hits whose category is `prefix` or starts with it at a dot ("hype.claim."), in text order."""
         out = self.by_category.get(prefix)
         if out is None:
-            if prefix in INDEXED_PREFIXES:  # filed as the document was built: there are none
+            if prefix in INDEXED_PREFIXES or prefix in CATEGORIES:  # filed as the document was built: there are none
                 return _EMPTY
             out = self.by_category[prefix] = [h for h in self.hits if prefix in h[0].prefixes] or _EMPTY
         return out
