@@ -1,0 +1,109 @@
+"""Claim strength on sentences written here, the fitted-model runtime, and a refit end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scoring import score_item
+from scoring.claims import assess_claims
+from scoring.lexicon import load_lexicons
+from scoring.linear import LinearModel, load_models
+from scoring.model import CLAIM_STRENGTHS
+from scoring.text import build_doc
+
+FIXTURES = Path(__file__).parent / "fixtures" / "scoring"
+_MATCHER = load_lexicons().matcher
+
+CLAIM_CASES = [
+    ("Baldness was associated with a higher risk of heart disease in the cohort.", "correlational"),
+    ("Hair loss is linked to low vitamin D levels, researchers say.", "correlational"),
+    ("The serum may improve hair density in women with thinning hair.", "conditional_causal"),
+    ("These findings suggest the compound could reverse hair loss.", "conditional_causal"),
+    ("The new gel regrows hair in eight weeks.", "direct_causal"),
+    ("Minoxidil reduced hair shedding compared with placebo.", "direct_causal"),
+    ("We enrolled 40 women with pattern hair loss between 2019 and 2021.", "no_claim"),
+    ("The clinic is open from Monday to Friday.", "no_claim"),
+]
+
+
+@pytest.mark.parametrize("text,label", CLAIM_CASES, ids=[c[1] + ":" + c[0][:30] for c in CLAIM_CASES])
+def test_claim_strength_of_sentences(text, label):
+    assert assess_claims(build_doc("", text, _MATCHER)).label == label
+
+
+def test_claim_strength_is_an_output_with_its_sentence_as_reason():
+    s = score_item({"title": "Exosome therapy regrows hair", "text": "Book now."})
+    assert s.claim_strength == "direct_causal"
+    reasons = [r for r in s.reasons if r.dimension == "claim_strength"]
+    assert reasons and reasons[0].snippet == "Exosome therapy regrows hair"
+    assert s.to_dict()["claim_strength"] in CLAIM_STRENGTHS
+
+
+def test_title_and_lead_decide_over_the_body():
+    body = " ".join(["The clinic has parking for patients."] * 6) + " Some say it may even cause headaches."
+    s = score_item({"title": "Stress linked to hair loss in a large study", "text": body})
+    assert s.claim_strength == "correlational"
+
+
+def test_causal_claims_rank_above_correlational_ones():
+    direct = assess_claims(build_doc("", "Finasteride stops hair loss in most men.", _MATCHER)).score
+    corr = assess_claims(build_doc("", "Finasteride use was associated with less hair loss.", _MATCHER)).score
+    assert direct > corr
+
+
+def test_direct_claim_from_mice_runs_past_the_evidence():
+    s = score_item({"title": "New gel cures baldness",
+                    "text": "The gel cured baldness in mice within three weeks, the team said."})
+    assert s.evidence_stage == "animal"
+    assert s.claim_strength == "direct_causal"
+    assert s.hype in ("medium", "high")
+
+
+def test_linear_model_prediction_and_contributions():
+    m = LinearModel.from_dict({"classes": ["a", "b"], "weights": {"x": [0.0, 2.0], "y": [1.0, 0.0]}, "intercept": [0.0, 0.0]})
+    p = m.predict({"x": 1.0, "y": 0.5})
+    assert p.label == "b"
+    assert p.probabilities["b"] > p.probabilities["a"]
+    assert p.contributions["x"] == pytest.approx(2.0)
+    assert p.contributions["y"] == pytest.approx(-0.5)
+    with pytest.raises(ValueError, match="refit"):
+        LinearModel.from_dict({"classes": ["a", "b"], "weights": {"x": [1.0]}, "intercept": [0, 0]})
+
+
+def test_shipped_weights_cover_every_fitted_dimension():
+    models = load_models()
+    assert set(models) == {"evidence_stage", "commercial_interest", "hype"}
+    assert models["evidence_stage"].classes[0] == "none"
+
+
+def test_fitted_reasons_name_cues_with_their_contributions():
+    s = score_item({"title": "Topical gel regrows hair in bald mice",
+                    "text": "Researchers applied the gel to shaved mice for three weeks."})
+    ev = [r for r in s.reasons if r.dimension == "evidence_stage"]
+    assert ev and ev[0].label == "animal" and ev[0].weight > 0
+    assert any("mice" in r.cue for r in ev)
+
+
+def test_refit_on_written_data_writes_loadable_weights(tmp_path):
+    pytest.importorskip("sklearn")
+    from scoring.fit import fit
+
+    shared = tmp_path / "shared"
+    (shared / "eval").mkdir(parents=True)
+    # our own labelled fixtures stand in for the dev sets
+    records = []
+    for name in ("holdout", "holdout2", "holdout3"):
+        records += [json.loads(l) for l in (FIXTURES / f"{name}.jsonl").read_text().splitlines() if l.strip()]
+    (shared / "eval" / "dev.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    out = tmp_path / "weights.json"
+    data = fit(shared, out, log=lambda *a: None)
+    assert out.exists()
+    models = load_models(out)
+    assert set(models) == {"evidence_stage", "commercial_interest", "hype"}
+    cv = data["report"]["cv"]["evidence_stage"]["dev"]
+    assert 0.5 <= cv["accuracy"] <= 1.0
+    assert data["report"]["held_out"]["dev"] > 0
