@@ -29,7 +29,7 @@ _STAGES = EVIDENCE_STAGES[1:]
 _DESIGN = ("protocol", "narrative_review", "single_case", "people_studied", "other_random", "bench")
 _COMMERCIAL_FAMILIES = (
     "direct.call_to_action", "direct.first_person_offer", "direct.product_page", "direct.clinic_service",
-    "direct.company_voice", "indirect.company_announcement", "indirect.investor", "indirect.institutional",
+    "direct.service_voice", "direct.company_voice", "indirect.company_announcement", "indirect.investor", "indirect.institutional",
     "indirect.sponsored", "independent.critical",
 )
 _HYPE_FAMILIES = ("cure", "superlative", "proof", "efficacy", "timeline", "testimonial", "implied", "human_benefit")
@@ -147,7 +147,11 @@ def commercial_features(
     feats = Features()
     for family in _COMMERCIAL_FAMILIES:
         _put_family(feats, doc, f"cue:{family}", f"commercial.{family}")
-        _put_family(feats, doc, f"lead:{family}", f"commercial.{family}", lead_only=True)
+    # Selling language: promises of cures, guarantees, proof and timelines are what
+    # marketing says, so they speak for a seller as well as for hype.
+    for family, (mass, hit) in _claim_masses(doc).items():
+        if family in ("cure", "superlative", "proof", "efficacy", "timeline", "testimonial"):
+            feats.set(f"promo:{family}", _f(mass), hit.text, doc.sentence_of(hit.start).snippet())
     for r in com.reasons:
         if r.cue == "trademark sign":
             feats.set("trademark", 1.0, r.cue, r.snippet)
