@@ -43,7 +43,6 @@ _NOT_NAMES = frozenset(
     "I The A An In On Of For And Or But This That These Those It Its We Our You Your He She They Dr Mr Ms Mrs "
     "Prof University Institute Hospital School College Department Journal Study Trial Phase FDA US UK EU".split()
 )
-_QUOTES = re.compile(r'"')
 
 
 def _f(x: float) -> float:
@@ -149,7 +148,7 @@ def commercial_features(
         _put_family(feats, doc, f"cue:{family}", f"commercial.{family}")
     # Selling language: promises of cures, guarantees, proof and timelines are what
     # marketing says, so they speak for a seller as well as for hype.
-    for family, (mass, hit) in _claim_masses(doc).items():
+    for family, (mass, hit, _) in _claim_masses(doc).items():
         if family in ("cure", "superlative", "proof", "efficacy", "timeline", "testimonial"):
             feats.set(f"promo:{family}", _f(mass), hit.text, doc.sentence_of(hit.start).snippet())
     for r in com.reasons:
@@ -181,9 +180,9 @@ def commercial_features(
     return feats
 
 
-def _claim_masses(doc: Doc) -> dict[str, tuple[float, object]]:
+def _claim_masses(doc: Doc) -> dict[str, tuple[float, object, list]]:
     """Position-weighted mass per hype-claim family, discounted where the text quotes,
-    denies or debunks the claim rather than making it."""
+    denies or debunks the claim rather than making it: (mass, heaviest hit, [(cue, snippet, weight)])."""
     out: dict[str, list] = {}
     counts: dict[str, int] = {}
     sceptic_doc = sum(h.cue.weight for h in doc.category("hype.sceptic.")) >= 4.0
@@ -200,15 +199,16 @@ def _claim_masses(doc: Doc) -> dict[str, tuple[float, object]]:
             w *= 0.1
         elif "hype.sceptic.cues" in cats:
             w *= 0.2
-        elif len(_QUOTES.findall(doc.text, sent.start, h.start)) % 2 == 1:
+        elif doc.text.count('"', sent.start, h.start) % 2 == 1:
             w *= 0.6
         if "hype.caveat.negated" in cats:
             w *= 0.15
-        slot = out.setdefault(sub, [0.0, None, 0.0])
+        slot = out.setdefault(sub, [0.0, None, 0.0, []])
         slot[0] += w
+        slot[3].append((h.text, sent, w))
         if w > slot[2]:
             slot[1], slot[2] = h, w
-    return {k: (v[0], v[1]) for k, v in out.items()}
+    return {k: (v[0], v[1], v[3]) for k, v in out.items()}
 
 
 def hype_features(
@@ -218,17 +218,19 @@ def hype_features(
     masses = _claim_masses(doc)
     preclinical = stage in PRECLINICAL
     total = 0.0
+    every: list[tuple[str, str, float]] = []
     for family in _HYPE_FAMILIES:
-        mass, hit = masses.get(family, (0.0, None))
+        mass, hit, found = masses.get(family, (0.0, None, []))
         if hit is None:
             continue
-        cue, snip = hit.text, doc.sentence_of(hit.start).snippet()
+        hits = [(cue, sent.snippet(), w) for cue, sent, w in found]
+        every += hits
         total += mass
-        feats.set(f"claim:{family}", _f(mass), cue, snip)
+        feats.set_hits(f"claim:{family}", _f(mass), hits)
         if preclinical:
-            feats.set(f"preclinical_x:{family}", _f(mass), cue, snip)
+            feats.set_hits(f"preclinical_x:{family}", _f(mass), hits)
         if family == "testimonial" and commercial != "none":
-            feats.set("selling_x:testimonial", _f(mass), cue, snip)
+            feats.set_hits("selling_x:testimonial", _f(mass), hits)
     _put_family(feats, doc, "caveat:strong", "hype.caveat.strong")
     _put_family(feats, doc, "caveat:negated", "hype.caveat.negated")
     _put_family(feats, doc, "sceptic", "hype.sceptic.")
@@ -246,10 +248,11 @@ def hype_features(
         feats.set(f"direct_claim_x:{key}", 1.0 + (0.5 if claim.in_lead else 0.0),
                   why.cue if why else "", why.snippet if why else "")
     if total:
-        feats.set("claims_x:" + ("preclinical" if preclinical else stage), _f(total))
+        feats.set_hits("claims_x:" + ("preclinical" if preclinical else stage), _f(total), every)
     feats.set("satire", 1.0 if satire else 0.0, "satire")
     if rule is not None:
-        first = next((r for r in rule.reasons if r.weight > 0), None)
-        feats.set(f"rule:{rule.label}", 1.0, first.cue if first else "", first.snippet if first else "")
-        feats.set("rule_score", rule.score / 100.0)
+        # the hand-written hype rules' verdict, carried by the cues they named
+        hits = [(r.cue, r.snippet, abs(r.weight)) for r in rule.reasons if r.weight > 0] or [("no strong claims", "", 1.0)]
+        feats.set_hits(f"rule:{rule.label}", 1.0, hits)
+        feats.set_hits("rule_score", rule.score / 100.0, hits)
     return feats
