@@ -252,3 +252,19 @@ def m007_treatment_stage_index(db: Database) -> None:
             ON item_treatments(treatment, evidence_stage, relevant);
         """
     )
+
+
+@migrations()
+def m008_claim_strength(db: Database) -> None:
+    """items.claim_strength: how strongly the item says a treatment or exposure works.
+
+    Values, weakest to strongest: no_claim, correlational, conditional_causal, direct_causal
+    (the scorer's ``claim_strength``). Adding a column is instant; it is NULL until the item is
+    scored by a scorer that has the label, and the scorer's version changed with it, so the
+    automatic rescore of outdated items fills it in. One index, like m003's stage and hype
+    indexes: the site's facet counts read it alone (a covering scan, not the wide rows), and
+    ?claim_strength= lists newest first from it.
+    """
+    if "claim_strength" not in db["items"].columns_dict:
+        db.execute("ALTER TABLE items ADD COLUMN claim_strength TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS items_site_claim_published ON items(claim_strength, published)")

@@ -115,8 +115,8 @@ def test_score_jsonl_contract(runner):
     assert [o.get("id") for o in out] == ["a", None, "c"]
     assert "error" in out[1]
     assert out[0]["evidence_stage"] == "animal" and out[2]["evidence_stage"] == "meta_analysis"
-    assert set(out[0]) >= {"relevant", "evidence_stage", "commercial_interest", "hype", "hype_score",
-                           "treatments", "reasons", "scoring_version"}
+    assert set(out[0]) >= {"relevant", "evidence_stage", "commercial_interest", "claim_strength", "hype",
+                           "hype_score", "treatments", "reasons", "scoring_version"}
 
 
 def test_score_and_rescore(runner, httpserver, tmp_path):
@@ -134,6 +134,54 @@ def test_score_and_rescore(runner, httpserver, tmp_path):
     conn.execute("update items set scoring_version = 'old'")
     conn.conn.commit()
     assert "Scored 2 items" in runner.invoke(cli, ["score", "--db", str(db)]).output
+
+
+def test_harvest_rescores_a_database_from_before_claim_strength(runner, httpserver, tmp_path, monkeypatch):
+    """Items stored by an older scorer (and schema) get the claim strength from the automatic rescore."""
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from db import save_harvest, sync_sources
+    from db.schema import migrations
+    from harvester import pipeline
+    from scoring import SCORING_VERSION
+
+    real = pipeline.score_item
+
+    def score_item(item):  # a known claim strength, whatever the scorer makes of the text
+        score = real(item)
+        score.claim_strength = "conditional_causal"
+        return score
+
+    monkeypatch.setattr(pipeline, "score_item", score_item)
+    httpserver.expect_request("/good").respond_with_data(rss(hair_items(1)), content_type="application/rss+xml")
+    src = sources_file(tmp_path, httpserver, "/good")
+    path = tmp_path / "x.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before="m008_claim_strength")
+    sync_sources(old, [{"name": "good", "url": httpserver.url_for("/good"), "kind": "feed", "publisher": "news",
+                        "every": 3600}])
+    save_harvest(old, "good", source_changes={}, fetch={"started_at": "2026-01-01T00:00:00Z", "status": "ok"},
+                 new_items=[{"id": "stored", "source": "good", "title": "Minoxidil may regrow hair", "text": "In mice.",
+                             "first_seen_at": "2026-01-01T00:00:00Z", "fetched_at": "2026-01-01T00:00:00Z",
+                             "content_hash": "h", "relevant": 1, "evidence_stage": "animal", "hype": "low",
+                             "commercial_interest": "none", "scoring_version": "before-claim-strength"}])
+    old.close()
+    res = runner.invoke(cli, ["harvest", "--db", str(path), "--sources", str(src), "--no-fulltext"])
+    assert res.exit_code == 0, res.output
+    assert f"Rescored 1 items with scorer {SCORING_VERSION}" in res.output
+    from db import open_db
+
+    db = open_db(path)
+    rows = db.execute("SELECT id, claim_strength, scoring_version FROM items ORDER BY id = 'stored'").fetchall()
+    assert [(r[1], r[2]) for r in rows] == [("conditional_causal", SCORING_VERSION)] * 2  # harvested, then stored
+    # `hypewatch score --rescore` writes it too
+    monkeypatch.setattr(pipeline, "score_item", real)
+    db.execute("UPDATE items SET claim_strength = NULL")
+    db.conn.commit()
+    assert "Scored 2 items" in runner.invoke(cli, ["score", "--db", str(path), "--rescore"]).output
+    assert db.execute("SELECT count(*) FROM items WHERE claim_strength IS NULL").fetchone()[0] == 0
 
 
 def test_eval_command(runner, tmp_path):

@@ -19,6 +19,7 @@ from werkzeug import Response
 from db import list_sources
 from harvester.fetch import FetchLimits
 from harvester.pipeline import HarvestSettings, harvest
+from scoring.model import CLAIM_STRENGTHS, Reason
 from tests.conftest import configure
 from tests.feeds import LONG, atom, hair_items, json_feed, rdf, rss
 
@@ -54,6 +55,7 @@ def test_every_format_lands_in_the_database(httpserver, database, builder, ctype
         assert r["published"].endswith("Z") and r["published"].startswith("2024-01-02T")
         assert r["title"].startswith("Minoxidil study")
         assert r["scoring_version"] and r["evidence_stage"]
+        assert r["claim_strength"] in CLAIM_STRENGTHS
         assert "minoxidil" in json.loads(r["treatments"])
     assert database.execute("select count(*) from items_fts where items_fts match 'minoxidil'").fetchone()[0] == 3
     fetch = database.execute("select status, http_status, new_items from fetches").fetchall()
@@ -384,6 +386,7 @@ def test_big_pass_parses_and_scores_in_worker_processes(httpserver, database):
     out = run(database, settings=settings)
     assert all(o.status == "ok" and o.new == 3 for o in out.values())
     assert all(r["scoring_version"] and r["evidence_stage"] for r in items(database))
+    assert all(r["claim_strength"] in CLAIM_STRENGTHS for r in items(database))
 
 
 def test_one_source_failing_to_save_in_a_shared_commit_leaves_the_others(httpserver, database, monkeypatch):
@@ -460,6 +463,53 @@ def test_new_source_is_scored_with_its_parse_and_a_known_one_only_for_changes(ht
     httpserver.expect_request("/feed").respond_with_data(rss(feed), content_type="application/rss+xml")
     assert run(database)["F"].new == 1
     assert calls == [3, 1]  # afterwards only new and changed items are scored
+
+
+def claiming(monkeypatch, strength: str) -> None:
+    """Make the pipeline's scorer give every item this claim strength, with a reason: the scorer's own
+    answer for a text is not this test's business."""
+    from harvester import pipeline
+
+    real = pipeline.score_item
+
+    def score_item(item):
+        score = real(item)
+        score.claim_strength = strength
+        score.reasons = [*(r for r in score.reasons if r.dimension != "claim_strength"),
+                         Reason("claim_strength", strength, "cue for " + strength, "…snippet…", 9.0)]
+        return score
+
+    monkeypatch.setattr(pipeline, "score_item", score_item)
+
+
+def test_claim_strength_is_stored_by_harvest_update_and_rescore(httpserver, database, monkeypatch):
+    from harvester.pipeline import rescore
+
+    def claims():
+        return {r["id"]: (r["claim_strength"], [x["label"] for x in json.loads(r["reasons"])
+                                                 if x["dimension"] == "claim_strength"]) for r in items(database)}
+
+    feed = hair_items(2)
+    httpserver.expect_request("/feed").respond_with_data(rss(feed), content_type="application/rss+xml")
+    configure(database, {"name": "F", "url": httpserver.url_for("/feed")})
+    claiming(monkeypatch, "conditional_causal")
+    assert run(database)["F"].new == 2
+    first = claims()
+    assert list(first.values()) == [("conditional_causal", ["conditional_causal"])] * 2
+    # a changed item is scored again and its new claim stored
+    httpserver.clear()
+    feed[0]["title"] = "Minoxidil study 0: corrected title"
+    httpserver.expect_request("/feed").respond_with_data(rss(feed), content_type="application/rss+xml")
+    claiming(monkeypatch, "correlational")
+    assert run(database)["F"].updated == 1
+    after = claims()
+    assert sorted(c for c, _ in after.values()) == ["conditional_causal", "correlational"]
+    # items scored by another scorer version are rescored, the claim strength with the rest
+    database.execute("UPDATE items SET scoring_version = 'old', claim_strength = NULL")
+    database.conn.commit()
+    claiming(monkeypatch, "direct_causal")
+    assert rescore(database) == 2
+    assert list(claims().values()) == [("direct_causal", ["direct_causal"])] * 2
 
 
 def test_pass_on_an_in_memory_database(httpserver):
