@@ -288,6 +288,28 @@ def test_clicking_a_facet_value_filters_the_items_table(web):
     web.assert_clean("facets")
 
 
+def test_claim_strength_facet_column_and_labels_page(web):
+    web.goto("/hypewatch/items")
+    page = web.page
+    heading = page.locator('table.rows-and-columns th[data-column="claim_strength"]')
+    assert heading.inner_text().strip() == "Claim strength"
+    facet = page.locator('#facet-claim_strength a[data-facet-value="conditional_causal"]')
+    assert facet.inner_text().strip() == "Conditional causal claim"
+    facet.click()
+    page.wait_for_url(re.compile(r"[?&]claim_strength=conditional_causal(&|$)"))
+    cells = page.locator("table.rows-and-columns tbody td.col-claim_strength .hw-badge")
+    assert cells.count() == _rows(page) == 2
+    assert all(t.strip() == "Conditional causal claim" for t in cells.all_inner_texts())
+    assert cells.first.evaluate("el => getComputedStyle(el).backgroundColor") not in ("rgba(0, 0, 0, 0)", "transparent")
+    web.goto("/-/labels")
+    section = page.locator("h2#claim_strength")
+    assert section.is_visible() and section.inner_text() == "Claim strength"
+    table = page.locator("h2#claim_strength ~ table.hw-defs").first
+    assert table.locator(".hw-badge").all_inner_texts() == [
+        "No claim", "Correlational claim", "Conditional causal claim", "Direct causal claim"]
+    web.assert_clean("claim strength")
+
+
 def test_full_text_search_from_the_home_page(web):
     web.goto("/")
     page = web.page
@@ -313,6 +335,7 @@ def test_item_page_shows_labels_and_reasons(web):
     assert page.locator("h1").inner_text().startswith("Oral minoxidil versus topical minoxidil")
     badges = page.locator(".hw-badges").inner_text()
     assert "Human RCT" in badges and "Low hype" in badges and "No commercial interest" in badges, badges
+    assert "Direct causal claim" in badges, badges
     assert page.locator("h2", has_text="Why these labels").is_visible()
     evidence = page.locator('.hw-reasons[data-dimension="evidence_stage"]')
     assert evidence.is_visible()
@@ -320,6 +343,9 @@ def test_item_page_shows_labels_and_reasons(web):
     assert mark.count() == 1 and mark.inner_text() == "randomized, double-blind"
     assert mark.is_visible()
     assert page.locator('.hw-reasons[data-dimension="hype"] mark').inner_text() == "compared with"
+    claim = page.locator('.hw-reasons[data-dimension="claim_strength"]')
+    assert claim.locator("h3").inner_text() == "Claim strength"
+    assert claim.locator(".hw-snippet mark").inner_text() == "increased hair density"
     original = page.locator("a.hw-original")
     assert original.is_visible() and original.get_attribute("href").startswith("https://journal.example.org/")
     assert page.locator('.hw-links a[href="https://doi.org/10.1000/jhs.2026.0142"]').is_visible()

@@ -8,6 +8,7 @@ import json
 import importlib.util
 import re
 import time
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -218,7 +219,8 @@ def test_demo_database_is_labelled_on_every_page(demo_ds, ds):
 def test_items_table_has_facets_badges_and_newest_first(ds):
     data = fetch(ds, "/hypewatch/items.json?_shape=objects").json()
     facets = data["facet_results"]
-    assert {"evidence_stage", "commercial_interest", "hype", "source", "publisher", "treatments"} <= set(facets)
+    assert {"evidence_stage", "claim_strength", "commercial_interest", "hype", "source", "publisher",
+            "treatments"} <= set(facets)
     assert facets["treatments"]["type"] == "item_treatments"
     published = [r["published"] for r in data["rows"]]
     assert published == sorted(published, reverse=True)
@@ -227,11 +229,15 @@ def test_items_table_has_facets_badges_and_newest_first(ds):
     text = page.text
     for shown in ("Human RCT", "Meta-analysis", "Cells / in vitro", "Animal", "Human anecdote", "Human, uncontrolled",
                   "No study", "Direct commercial interest", "Indirect commercial interest", "No commercial interest",
-                  "Low hype", "Medium hype", "High hype", "Not scored"):
+                  "Low hype", "Medium hype", "High hype", "Not scored", "No claim", "Correlational claim",
+                  "Conditional causal claim", "Direct causal claim"):
         assert shown in text, shown
-    cells = re.findall(r'<td class="col-(?:evidence_stage|hype|commercial_interest) [^"]*"[^>]*>(.*?)</td>', text, re.S)
+    cells = re.findall(r'<td class="col-(?:evidence_stage|claim_strength|hype|commercial_interest) [^"]*"[^>]*>(.*?)</td>',
+                       text, re.S)
     assert cells and all("hw-badge" in c for c in cells)
-    assert not re.search(r">\s*(human_rct|meta_analysis|in_vitro|human_uncontrolled)\s*<", text)
+    assert len(re.findall(r'<td class="col-claim_strength ', text)) == len(data["rows"])
+    assert not re.search(r">\s*(human_rct|meta_analysis|in_vitro|human_uncontrolled|no_claim|correlational"
+                         r"|conditional_causal|direct_causal)\s*<", text)
     # titles link to the item page
     assert f'href="/hypewatch/items/{HOSTILE_ID}"' in text
 
@@ -243,6 +249,35 @@ def test_facet_filters_and_array_facet(ds):
     assert len(rows) == 3 and all("minoxidil" in r["treatments"] for r in rows)
     page = fetch(ds, "/hypewatch/items?hype=high")
     assert page.status_code == 200 and "High hype" in page.text and "Low hype</span>" not in page.text
+
+
+def test_claim_strength_is_a_facet_a_filter_and_a_documented_column(ds):
+    expected = Counter(i["claim_strength"] for i in ITEMS if i.get("claim_strength"))
+    assert set(expected) == {"no_claim", "correlational", "conditional_causal", "direct_causal"}  # the fixture has all
+    facet = fetch(ds, "/hypewatch/items.json?_facet_size=max").json()["facet_results"]["claim_strength"]
+    assert {v["value"]: v["count"] for v in facet["results"]} == dict(expected)
+    rows = fetch(ds, "/hypewatch/items.json?_shape=objects&claim_strength=correlational").json()["rows"]
+    assert [r["title"] for r in rows] == ["Ritlecitinib in alopecia areata: open-label extension to 96 weeks"]
+    both = fetch(ds, "/hypewatch/items.json?_shape=objects&claim_strength=direct_causal&evidence_stage=animal").json()
+    assert [r["title"] for r in both["rows"]] == ["Scientists CURE baldness in mice — human trials next year"]
+    page = fetch(ds, "/hypewatch/items?claim_strength=direct_causal").text
+    assert 'id="facet-claim_strength"' in page and "<strong>Claim strength" in page  # the facet, by its name
+    assert re.search(r'<li class="hw-facet-selected">Direct causal claim &middot; ' + str(expected["direct_causal"]), page)
+    assert re.search(r'data-column="claim_strength"[^>]*>\s*<a[^>]*>Claim strength', page)  # sortable heading
+    whole = fetch(ds, "/hypewatch/items").text
+    assert re.search(r'data-facet-value="conditional_causal">Conditional causal claim</a>', whole)
+    metadata = fetch(ds, "/-/metadata.json").json()["databases"]["hypewatch"]
+    items = metadata["tables"]["items"]
+    assert "direct_causal" in items["columns"]["claim_strength"] and "claim strength" in items["description_html"]
+    assert "claim_strength" in items["facets"] and "claim_strength" in items["sortable_columns"]
+    for name in ("latest", "human_evidence", "hype_alerts"):
+        row = fetch(ds, f"/hypewatch/{name}.json?_shape=objects").json()["rows"][0]
+        assert row["claim_strength"] in expected, name
+    # the SQL endpoint has the column, and hw_entry_html takes it as a ninth argument
+    sql = ("select claim_strength, hw_entry_html(evidence_stage, commercial_interest, hype, treatments, summary, "
+           "source, publisher, url, claim_strength) as html from items where claim_strength = 'conditional_causal'")
+    rows = fetch(ds, "/hypewatch.json?_shape=objects&sql=" + quote(sql)).json()["rows"]
+    assert len(rows) == 2 and all("Conditional causal claim" in r["html"] for r in rows)
 
 
 def test_treatment_filter_and_facet_from_item_treatments(ds):
@@ -308,6 +343,16 @@ def test_item_page_shows_reasons_with_cue_highlighted(ds, site_db):
     assert 'href="https://pubmed.ncbi.nlm.nih.gov/39912345/"' in text
     assert re.search(r'<a class="hw-original" href="https://journal\.example\.org/articles/[0-9a-f]+"', text)
     assert "Human RCT" in text and "Low hype" in text
+    badges = re.search(r'<p class="hw-badges">(.*?)</p>', text, re.S).group(1)
+    assert badges.index("Human RCT") < badges.index("Direct causal claim") < badges.index("No commercial interest")
+    assert 'class="hw-badge hw-claim-strength-direct-causal"' in badges
+    # the claim strength's reasons, in their own section after the evidence stage's
+    assert text.index('data-dimension="evidence_stage"') < text.index('data-dimension="claim_strength"') \
+        < text.index('data-dimension="hype"')
+    section = text[text.index('data-dimension="claim_strength"'):]
+    section = section[:section.index("</section>")]
+    assert "<h3>Claim strength</h3>" in section and "Direct causal claim" in section
+    assert "low-dose oral minoxidil <mark>increased hair density</mark> at 24 weeks" in section
     nct = fetch(ds, "/hypewatch/items.json?_shape=objects&_search=Ritlecitinib").json()["rows"][0]
     assert 'href="https://clinicaltrials.gov/study/NCT04006457"' in fetch(ds, f"/hypewatch/items/{nct['id']}").text
 
@@ -345,6 +390,10 @@ def test_canned_queries(ds):
 
 
 def test_feeds_are_valid_atom_with_stable_ids(ds):
+    claims = {r["id"]: r["claim_strength"] for r in fetch(ds, "/hypewatch.json?_shape=objects&sql=" + quote(
+        "select id, claim_strength from items")).json()["rows"]}
+    names = {"no_claim": "No claim", "correlational": "Correlational claim",
+             "conditional_causal": "Conditional causal claim", "direct_causal": "Direct causal claim"}
     for path in FEEDS:
         response = fetch(ds, f"/hypewatch/{path}")
         assert response.status_code == 200, path
@@ -354,6 +403,8 @@ def test_feeds_are_valid_atom_with_stable_ids(ds):
         assert [e.id for e in parsed.entries] == [e.id for e in again.entries]
         assert all(re.fullmatch(r"tag:hypewatch,2026:item/[0-9a-f]{16}", e.id) for e in parsed.entries)
         assert all(urlsplit(e.link).scheme in ("http", "https") for e in parsed.entries)
+        for entry in parsed.entries:  # every entry names its claim strength with its other labels
+            assert f" · {names[claims[entry.id.rsplit('/', 1)[1]]]} · " in entry.content[0].value, (path, entry.id)
         assert_inert_feed(response.content, path)
     human = feedparser.parse(fetch(ds, "/hypewatch/human_evidence_feed.atom").content)
     assert len(human.entries) == 4 and human.feed.title == "hypewatch: human evidence (RCTs and meta-analyses)"
@@ -366,6 +417,8 @@ def test_feeds_are_valid_atom_with_stable_ids(ds):
     hostile = next(e for e in alerts.entries if e.id.endswith(HOSTILE_ID))
     # its javascript: URL is replaced by the item's page on the site
     assert hostile.link == f"http://localhost/hypewatch/items/{HOSTILE_ID}"
+    mice = next(e for e in alerts.entries if e.title.startswith("Scientists CURE baldness"))
+    assert "<strong>Animal</strong> · Direct causal claim · No commercial interest · High hype" in mice.content[0].value
 
 
 def test_empty_feeds_are_valid(ds, empty_ds):
@@ -432,8 +485,16 @@ def test_charts(ds):
 def test_labels_license_and_source_pages(ds):
     labels = fetch(ds, "/-/labels")
     assert labels.status_code == 200
-    for code in ("human_uncontrolled", "meta_analysis", "indirect", "medium"):
+    for code in ("human_uncontrolled", "meta_analysis", "indirect", "medium",
+                 "no_claim", "correlational", "conditional_causal", "direct_causal"):
         assert f"<code>{code}</code>" in labels.text
+    claims = labels.text[labels.text.index('<h2 id="claim_strength">'):]
+    claims = claims[:claims.index("<h2", 10)]
+    for words in ("No claim", "Correlational claim", "Conditional causal claim", "Direct causal claim",
+                  "is associated with", "linked to", "may improve", "could reverse", "regrows", "reduces hair loss",
+                  "cures", "Sumner et al., BMJ 2014"):
+        assert words in claims, words
+    assert "exaggeration" in claims
     license_page = fetch(ds, "/-/license")
     assert license_page.status_code == 200 and "MIT License" in license_page.text
     assert fetch(ds, "/-/source").status_code == 200
@@ -539,5 +600,35 @@ def test_feed_entry_html_is_escaped_text():
                             "<script>alert(1)</script>", "Src", "clinic", "javascript:alert(1)")
     assert "<script>" not in out and "&lt;script&gt;" in out and "javascript:" not in out
     assert "Animal" in out and "Direct commercial interest" in out and "&lt;b&gt;x&lt;/b&gt;" in out
+    assert "claim" not in out  # eight arguments, as before claim strength: no claim shown
+    out = plugin.entry_html("animal", "direct", "high", "[]", "", "Src", "clinic", "https://example.org/a",
+                            "direct_causal")
+    assert "<strong>Animal</strong> · Direct causal claim · Direct commercial interest · High hype" in out
+    assert "&lt;b&gt;" in plugin.entry_html("animal", None, None, None, None, None, None, None, "<b>x</b>")
     out = plugin.entry_html(None, None, None, None, None, None, None, "https://example.org/a")
     assert '<a href="https://example.org/a">' in out and "Not scored" in out
+
+
+def test_label_vocabulary_matches_the_scorer_and_the_stylesheet():
+    """Every value the scorer can give has a display name, a short name, a chart colour and a badge style."""
+    from scoring.model import CLAIM_STRENGTHS, COMMERCIAL_LEVELS, EVIDENCE_STAGES, HYPE_LEVELS
+
+    plugin = _plugin_module()
+    assert plugin.CLAIM_ORDER == CLAIM_STRENGTHS
+    assert (plugin.EVIDENCE_ORDER, plugin.COMMERCIAL_ORDER, plugin.HYPE_ORDER) == (
+        EVIDENCE_STAGES, COMMERCIAL_LEVELS, HYPE_LEVELS)
+    css = (CONFIG_DIR / "static" / "hypewatch.css").read_text()
+    for dimension, codes in (("evidence_stage", EVIDENCE_STAGES), ("claim_strength", CLAIM_STRENGTHS),
+                             ("commercial_interest", COMMERCIAL_LEVELS), ("hype", HYPE_LEVELS)):
+        assert set(plugin.LABELS[dimension]) == set(codes), dimension
+        assert set(plugin.COLORS[dimension]) == set(codes), dimension
+        assert dimension in plugin.DIMENSION_NAMES and plugin.BADGE_COLUMNS[dimension] == dimension
+        for code in codes:
+            css_class = f"hw-{dimension}-{code}".replace("_", "-")
+            assert f".{css_class} {{" in css, css_class
+            assert f'class="hw-badge {css_class}"' in str(plugin.badge(dimension, code))
+    assert set(plugin.SHORT_LABELS["claim_strength"]) == set(CLAIM_STRENGTHS)
+    assert plugin.label("claim_strength", "conditional_causal") == "Conditional causal claim"
+    assert plugin.label("claim_strength", None) == "Not scored"
+    reason = {"dimension": "claim_strength", "label": "direct_causal", "cue": "regrows", "snippet": "", "weight": 1}
+    assert "hw-claim-strength-direct-causal" in str(plugin.reason_label(reason))

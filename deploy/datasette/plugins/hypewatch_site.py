@@ -33,6 +33,7 @@ DATABASE = "hypewatch"
 
 EVIDENCE_ORDER = ("none", "in_vitro", "animal", "human_anecdote", "human_uncontrolled", "human_rct", "meta_analysis")
 COMMERCIAL_ORDER = ("none", "indirect", "direct")
+CLAIM_ORDER = ("no_claim", "correlational", "conditional_causal", "direct_causal")
 HYPE_ORDER = ("low", "medium", "high")
 
 LABELS: dict[str, dict[Any, str]] = {
@@ -45,6 +46,12 @@ LABELS: dict[str, dict[Any, str]] = {
         "human_rct": "Human RCT",
         "meta_analysis": "Meta-analysis",
     },
+    "claim_strength": {
+        "no_claim": "No claim",
+        "correlational": "Correlational claim",
+        "conditional_causal": "Conditional causal claim",
+        "direct_causal": "Direct causal claim",
+    },
     "commercial_interest": {
         "none": "No commercial interest",
         "indirect": "Indirect commercial interest",
@@ -55,12 +62,15 @@ LABELS: dict[str, dict[Any, str]] = {
                  False: "Off-topic"},
 }
 SHORT_LABELS = {
+    "claim_strength": {"no_claim": "None", "correlational": "Correlational", "conditional_causal": "Conditional",
+                       "direct_causal": "Direct"},
     "commercial_interest": {"none": "None", "indirect": "Indirect", "direct": "Direct"},
     "hype": {"low": "Low", "medium": "Medium", "high": "High"},
 }
 DIMENSION_NAMES = {
     "relevant": "Relevance",
     "evidence_stage": "Evidence stage",
+    "claim_strength": "Claim strength",
     "commercial_interest": "Commercial interest",
     "hype": "Hype",
     "treatments": "Treatments",
@@ -70,6 +80,8 @@ COLORS = {
         "none": "#9aa0a6", "in_vitro": "#b39ddb", "animal": "#f6ad55", "human_anecdote": "#f48fb1",
         "human_uncontrolled": "#81c784", "human_rct": "#2e7d32", "meta_analysis": "#174e1c",
     },
+    "claim_strength": {"no_claim": "#b0bec5", "correlational": "#80deea", "conditional_causal": "#26c6da",
+                       "direct_causal": "#00838f"},
     "commercial_interest": {"none": "#b0bec5", "indirect": "#f9c74f", "direct": "#8e44ad"},
     "hype": {"low": "#4caf50", "medium": "#fb8c00", "high": "#d32f2f"},
 }
@@ -77,6 +89,7 @@ COLORS = {
 BADGE_COLUMNS = {
     "evidence_stage": "evidence_stage",
     "strongest_evidence_stage": "evidence_stage",
+    "claim_strength": "claim_strength",
     "commercial_interest": "commercial_interest",
     "hype": "hype",
     "relevant": "relevant",
@@ -182,7 +195,7 @@ def reasons_by_dimension(value: Any) -> list[dict[str, Any]]:
 def reason_label(reason: dict[str, Any]) -> Markup:
     dim = str(reason.get("dimension") or "")
     value = reason.get("label")
-    if dim in ("evidence_stage", "commercial_interest", "hype", "relevant"):
+    if dim in ("evidence_stage", "claim_strength", "commercial_interest", "hype", "relevant"):
         return badge(dim, value)
     return Markup('<span class="hw-chip">{}</span>').format("" if value is None else value)
 
@@ -343,6 +356,7 @@ class Helpers:
 
     EVIDENCE_ORDER = EVIDENCE_ORDER
     COMMERCIAL_ORDER = COMMERCIAL_ORDER
+    CLAIM_ORDER = CLAIM_ORDER
     HYPE_ORDER = HYPE_ORDER
     LABELS = LABELS
     DIMENSION_NAMES = DIMENSION_NAMES
@@ -385,13 +399,20 @@ class Helpers:
 # -- SQL functions (available to canned queries and the SQL endpoint; pure) ------------------------------
 
 
-def entry_html(evidence_stage, commercial_interest, hype, treatments, summary, source, publisher, url) -> str:
-    """The HTML body of one feed entry: labels, treatments, the summary as escaped text, the original link."""
-    parts = [
-        Markup("<p><strong>{}</strong> · {} · {}</p>").format(
-            label("evidence_stage", evidence_stage), label("commercial_interest", commercial_interest),
-            label("hype", hype)),
-    ]
+def entry_html(evidence_stage, commercial_interest, hype, treatments, summary, source, publisher, url,
+               claim_strength=None) -> str:
+    """The HTML body of one feed entry: labels, treatments, the summary as escaped text, the original link.
+
+    SQL: hw_entry_html(evidence_stage, commercial_interest, hype, treatments, summary, source, publisher, url
+    [, claim_strength]); the claim strength, last so that eight-argument calls keep working, is shown
+    after the evidence stage when it is known.
+    """
+    labels = [Markup("<strong>{}</strong>").format(label("evidence_stage", evidence_stage))]
+    if claim_strength not in (None, ""):
+        labels.append(Markup("{}").format(label("claim_strength", claim_strength)))
+    labels += [Markup("{}").format(label("commercial_interest", commercial_interest)),
+               Markup("{}").format(label("hype", hype))]
+    parts = [Markup("<p>{}</p>").format(Markup(" · ").join(labels))]
     names = [str(t) for t in json_list(treatments)]
     if names:
         parts.append(Markup("<p>Treatments: {}</p>").format(", ".join(names)))
@@ -422,6 +443,7 @@ def _sql_safe_url(value):
 @hookimpl
 def prepare_connection(conn, database, datasette):
     conn.create_function("hw_entry_html", 8, entry_html, deterministic=True)
+    conn.create_function("hw_entry_html", 9, entry_html, deterministic=True)
     conn.create_function("hw_label", 2, _sql_label, deterministic=True)
     conn.create_function("hw_escape", 1, _sql_escape, deterministic=True)
     conn.create_function("hw_safe_url", 1, _sql_safe_url, deterministic=True)
