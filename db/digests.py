@@ -27,7 +27,7 @@ __all__ = [
 #: What a digest shows of an item; the long text stays out of memory.
 DIGEST_ITEM_COLUMNS = (
     "id", "source", "publisher", "url", "canonical_url", "title", "summary", "published", "first_seen_at",
-    "evidence_stage", "commercial_interest", "hype", "hype_score", "treatments", "reasons",
+    "evidence_stage", "claim_strength", "commercial_interest", "hype", "hype_score", "treatments", "reasons",
 )
 DIGEST_JSON_FIELDS = ("counts", "item_ids")
 

@@ -73,6 +73,7 @@ _CONTENT_TYPES = {
 EVIDENCE_ORDER = ("none", "in_vitro", "animal", "human_anecdote", "human_uncontrolled", "human_rct", "meta_analysis")
 HYPE_ORDER = ("low", "medium", "high")
 COMMERCIAL_ORDER = ("none", "indirect", "direct")
+CLAIM_ORDER = ("no_claim", "correlational", "conditional_causal", "direct_causal")
 
 
 class DemoError(Exception):
@@ -453,6 +454,7 @@ def breakdown(db: Any) -> dict[str, Any]:
         "items": db.execute("SELECT count(*) FROM items").fetchone()[0],
         "relevant": db.execute("SELECT count(*) FROM items WHERE relevant = 1").fetchone()[0],
         "evidence_stage": counts("evidence_stage"),
+        "claim_strength": counts("claim_strength"),
         "hype": counts("hype"),
         "commercial_interest": counts("commercial_interest"),
         "treatments": dict(treatments),
@@ -473,6 +475,7 @@ def _breakdown_lines(b: dict[str, Any]) -> list[str]:
         + (f" ({_ordered({k: v for k, v in fulltext.items() if k != 'ok'}, ())} not)"
            if any(k != "ok" for k in fulltext) else ""),
         f"  evidence stage:      {_ordered(b['evidence_stage'], EVIDENCE_ORDER)}",
+        f"  claim strength:      {_ordered(b['claim_strength'], CLAIM_ORDER)}",
         f"  hype:                {_ordered(b['hype'], HYPE_ORDER)}",
         f"  commercial interest: {_ordered(b['commercial_interest'], COMMERCIAL_ORDER)}",
         f"  treatments:          {_ordered(b['treatments'], ())}",

@@ -90,14 +90,21 @@ STAGE_HEADINGS = {
     "none": "No study behind the claim",
     None: "Evidence not classified",
 }
+#: The claims a digest names; ``no_claim`` (and an item scored before the label existed) says nothing.
+CLAIM_WORDS = {
+    "direct_causal": "Direct causal claim",
+    "conditional_causal": "Conditional causal claim",
+    "correlational": "Correlational claim",
+}
 COMMERCIAL_WORDS = {
     "direct": "Direct commercial interest",
     "indirect": "Indirect commercial interest",
     "none": "No commercial interest",
 }
 HYPE_WORDS = {"low": "Low hype", "medium": "Medium hype", "high": "High hype"}
-DIMENSION_WORDS = {"evidence_stage": "evidence", "commercial_interest": "commercial interest", "hype": "hype",
-                   "relevant": "relevance", "treatments": "treatment"}
+DIMENSION_WORDS = {"evidence_stage": "evidence", "claim_strength": "claim strength",
+                   "commercial_interest": "commercial interest", "hype": "hype", "relevant": "relevance",
+                   "treatments": "treatment"}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _WHITESPACE = re.compile(r"\s+")
@@ -219,9 +226,15 @@ def _words(mapping: dict[Any, str], value: Any, suffix: str = "") -> str:
 
 
 def label_words(item: dict[str, Any]) -> str:
-    """'Human RCT · Indirect commercial interest · Low hype' (plain text, not yet escaped)."""
+    """'Animal study · Direct causal claim · Indirect commercial interest · High hype' (plain text, not yet escaped).
+
+    The claim strength stands next to the evidence it rests on, and only when the item makes a claim:
+    "no claim" on every explainer and announcement would only lengthen the line.
+    """
+    claim = item.get("claim_strength")
     return " · ".join([
         _words(STAGE_WORDS, item.get("evidence_stage"), "evidence"),
+        *([_words(CLAIM_WORDS, claim, "claim")] if claim not in (None, "", "no_claim") else []),
         _words(COMMERCIAL_WORDS, item.get("commercial_interest"), "commercial interest"),
         _words(HYPE_WORDS, item.get("hype"), "hype"),
     ])
@@ -327,7 +340,7 @@ def render_digest(items: list[dict[str, Any]], period: str, start: datetime,
     sections = _sections(items)
     counts: dict[str, Any] = {
         dim: dict(sorted(Counter(str(i.get(dim)) for i in items).items()))
-        for dim in ("evidence_stage", "commercial_interest", "hype")
+        for dim in ("evidence_stage", "claim_strength", "commercial_interest", "hype")
     }
     n_human = sum(1 for i in items if i.get("evidence_stage") in HUMAN_EVIDENCE)
     n_alerts = sum(1 for i in items if i.get("hype") == "high")

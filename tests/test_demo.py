@@ -134,6 +134,13 @@ def test_items_are_scored_across_evidence_stages(demo):
     assert len(stages) >= 5, stages
     assert {"low", "high"} <= {r["hype"] for r in rows(conn, "SELECT DISTINCT hype FROM items")}
     assert len(run.breakdown["treatments"]) >= 3
+    # every item has a claim strength (which one is the scorer's business), and the printout orders them as it does
+    from harvester.demo import CLAIM_ORDER
+    from scoring.model import CLAIM_STRENGTHS
+
+    assert CLAIM_ORDER == CLAIM_STRENGTHS
+    assert set(run.breakdown["claim_strength"]) <= set(CLAIM_STRENGTHS)
+    assert sum(run.breakdown["claim_strength"].values()) == run.breakdown["items"]
 
 
 def test_off_topic_items_of_the_broad_feed_are_filtered(demo):
@@ -170,7 +177,7 @@ def test_prints_summary_and_breakdown_and_says_it_is_sample_data(demo):
     assert "Journal of Hair and Scalp Research (sample)" in text
     assert "10 sources: 10 ok" in text
     assert "5 not about hair loss, skipped" in text
-    for heading in ("evidence stage:", "hype:", "commercial interest:", "treatments:"):
+    for heading in ("evidence stage:", "claim strength:", "hype:", "commercial interest:", "treatments:"):
         assert heading in text
     assert "full text fetched for 13 teaser items" in text
 

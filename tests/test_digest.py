@@ -277,6 +277,28 @@ def test_sections_in_reading_order(db):
     assert "9 relevant items first seen 16–22 Nov 2026 (UTC): 2 with new human evidence, 2 with high hype." in body
 
 
+def test_claim_strength_stands_next_to_the_evidence_when_the_item_makes_a_claim(db):
+    add(db,
+        make_item("cure", "2026-11-16T01:00:00Z", claim_strength="direct_causal", hype="high", hype_score=80),
+        make_item("may", "2026-11-16T02:00:00Z", claim_strength="conditional_causal"),
+        make_item("linked", "2026-11-16T03:00:00Z", claim_strength="correlational"),
+        make_item("plan", "2026-11-16T04:00:00Z", evidence_stage="none", claim_strength="no_claim"),
+        make_item("older", "2026-11-16T05:00:00Z", evidence_stage="in_vitro"))  # scored before the label existed
+    build_digests(db, now=AFTER_WEEK)
+    entry = get_digest(db, "weekly-2026-11-16")
+    body = entry["html"]
+    assert "Animal study · Direct causal claim · No commercial interest · High hype (hype score 80)" in body
+    assert "Animal study · Conditional causal claim · No commercial interest · Low hype" in body
+    assert "Animal study · Correlational claim · No commercial interest · Low hype" in body
+    assert "No study · No commercial interest · Low hype" in body  # no claim: nothing to name
+    assert "Cells or tissue in the lab · No commercial interest · Low hype" in body
+    assert body.count(" claim · ") == 3
+    assert entry["counts"]["claim_strength"] == {"None": 1, "conditional_causal": 1, "correlational": 1,
+                                                 "direct_causal": 1, "no_claim": 1}
+    assert label_words({"evidence_stage": "animal", "claim_strength": "brand_new", "hype": "low"}) \
+        == "Animal study · Brand new claim · Unknown commercial interest · Low hype"
+
+
 def test_a_busy_week_is_capped_but_every_item_is_counted():
     from harvester.digest import MAX_PER_GROUP, MAX_PER_SECTION
 
