@@ -1,15 +1,21 @@
 """Benchmark scoring.score_item on realistic 3-6 KB articles (composed from sentences written here).
 
-Prints items/s for a single process, the median of several runs. Usage:
-    python bench/score.py [--items 500] [--runs 5] [--seed 1]
+Prints items/s for a single process, the median of several runs; then the whole
+`hypewatch score-jsonl` command on 3,000 such articles, start-up included, in a new process
+(with the compiled-regex cache warm, as after the first run, and cold). Usage:
+    python bench/score.py [--items 500] [--runs 5] [--seed 1] [--jsonl-items 3000]
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -101,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--items", type=int, default=500)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--jsonl-items", type=int, default=3000)
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
     items = [make_article(rng) for _ in range(args.items)]
@@ -127,7 +134,36 @@ def main(argv: list[str] | None = None) -> int:
     print(f"runs {args.runs}  items/s median {statistics.median(rates):,.0f}  (min {min(rates):,.0f}, max {max(rates):,.0f})")
     print(f"items per CPU-second median {statistics.median(cpu_rates):,.0f}  (wall-clock figures drop when other processes share the cores)")
     print(f"per item {1000 / statistics.median(rates):.2f} ms  target >= 1,000 items/s: {'ok' if statistics.median(rates) >= 1000 else 'BELOW TARGET'}")
+    if args.jsonl_items:
+        jsonl_figures(args, rng)
     return 0
+
+
+def jsonl_figures(args, rng: random.Random) -> None:
+    """The score-jsonl command end to end, start-up included, as a user runs it."""
+    exe = Path(sys.executable).with_name("hypewatch")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "in.jsonl"
+        with path.open("w") as fh:
+            for n in range(args.jsonl_items):
+                fh.write(json.dumps({"id": n, **make_article(rng)}) + "\n")
+        for label, env in (("warm regex cache", {}), ("cold regex cache", {"HYPEWATCH_CACHE_DIR": str(Path(tmp) / "cold")})):
+            times = []
+            for run in range(args.runs if label.startswith("warm") else 1):
+                if label.startswith("cold"):
+                    (Path(tmp) / "cold").mkdir(exist_ok=True)
+                with path.open("rb") as src:
+                    t0 = time.perf_counter()
+                    subprocess.run([str(exe), "score-jsonl"], stdin=src, stdout=subprocess.DEVNULL, check=True,
+                                   env={**os.environ, **env})
+                    times.append(time.perf_counter() - t0)
+            t = statistics.median(times)
+            rate = args.jsonl_items / t
+            print(f"score-jsonl {args.jsonl_items} items, start-up included ({label}): {t:.2f} s = {rate:,.0f} items/s"
+                  f"  target >= 1,000 items/s: {'ok' if rate >= 1000 else 'BELOW TARGET'}")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import scoring"], check=True)
+    print(f"python -c 'import scoring': {time.perf_counter() - t0:.2f} s (interpreter start included)")
 
 
 if __name__ == "__main__":

@@ -89,10 +89,14 @@ def assess_claims(doc: Doc) -> ClaimResult:
     (sentences in the references or comments below it are not the item's claim)."""
     lead_limit = LEAD_SENTENCES + (1 if doc.sentences and doc.sentences[0].is_title else 0)
     best: dict[bool, tuple[float, str, Sentence, object]] = {}
-    for index in sorted(doc.by_sentence):
-        if not any(c.startswith(_PREFIX) for c in doc.categories_at(index)):
+    seen: set[int] = set()
+    sentence_of = doc.sentence_of
+    for h in doc.category(_PREFIX):
+        sent = sentence_of(h.start)
+        index = sent.index
+        if index in seen:
             continue
-        sent = doc.sentences[index]
+        seen.add(index)
         if sent.weight < 0.5:
             continue  # references, comments, author box
         label, balance, hit = sentence_claim(doc, sent)

@@ -34,11 +34,12 @@ _COMMERCIAL_FAMILIES = (
 )
 _HYPE_FAMILIES = ("cure", "superlative", "proof", "efficacy", "timeline", "testimonial", "implied", "human_benefit")
 _LEAD = 4  # the title and the first three body sentences
-_DOSE = re.compile(r"\b\d+(?:\.\d+)?\s?(?:mg|mcg|µg|ml|%)(?![\w%])")
-_SECOND_PERSON = re.compile(r"\b(?:you|your|yours|you're|you'll)\b")
-_FIRST_PERSON = re.compile(r"\b(?:we|our|us|we're|we've)\b")
+_DOSE = re.compile(r"\d(?:\.\d+)?\s?(?:mg|mcg|µg|ml|%)(?![\w%])")
+_SECOND_PERSON = (" you ", " you,", " you.", " your ", " yours", " you're", " you'll", " you've")
+_FIRST_PERSON = (" we ", " our ", " us ", " us.", " us,", " we're", " we've", " ours")
 # A capitalised word inside a sentence (not its first word): names of brands, products, places.
-_NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][A-Za-z0-9]+(?:[®™])?")
+_NAME = re.compile(r" [A-Z][A-Za-z0-9]+")
+_BEFORE_NAME = frozenset("abcdefghijklmnopqrstuvwxyz,;:")
 _NOT_NAMES = frozenset(
     "I The A An In On Of For And Or But This That These Those It Its We Our You Your He She They Dr Mr Ms Mrs "
     "Prof University Institute Hospital School College Department Journal Study Trial Phase FDA US UK EU".split()
@@ -51,7 +52,8 @@ def _f(x: float) -> float:
 
 @dataclass
 class Features:
-    """Feature values, and for each the cues that carried it: (cue, sentence, share of the value)."""
+    """Feature values, and for each the cues that carried it: (cue, sentence, share of the value).
+    The sentence is a Sentence (its snippet is made only for the reasons shown) or a string."""
 
     values: dict[str, float] = field(default_factory=dict)
     sources: dict[str, list[tuple[str, str, float]]] = field(default_factory=dict)
@@ -94,20 +96,18 @@ def _family(doc: Doc, prefix: str, lead_only: bool = False) -> tuple[float, list
 def _put_family(feats: Features, doc: Doc, name: str, prefix: str, lead_only: bool = False) -> None:
     mass, found = _family(doc, prefix, lead_only)
     if found:
-        feats.set_hits(name, _f(mass), [(cue, sent.snippet(), w) for cue, sent, w in found])
+        feats.set_hits(name, _f(mass), found)
 
 
 def evidence_features(doc: Doc, ev: EvidenceResult, *, satire: bool = False) -> Features:
     feats = Features()
     for stage in _STAGES:
-        best = ev.best.get(stage)
-        cue, snip = (best[1].text, best[2].snippet()) if best else ("", "")
-        hits = [(h.text, s.snippet(), w) for w, h, s in ev.counted.get(stage, ())]
+        hits = [(h.text, s, w) for w, h, s in ev.counted.get(stage, ())]
         feats.set_hits(f"stage:{stage}", _f(max(ev.scores.get(stage, 0.0), 0.0)), hits)
-        feats.set_hits(f"title:{stage}", _f(ev.title_scores.get(stage, 0.0)),
-                       [(c, sn, w) for c, sn, w in hits if sn == (doc.sentences[0].snippet() if doc.title else None)] or hits)
-        feats.set(f"planned:{stage}", _f(ev.planned.get(stage, 0.0)), cue, snip)
-        feats.set(f"background:{stage}", _f(ev.background.get(stage, 0.0)), cue, snip)
+        if ev.title_scores.get(stage):
+            feats.set_hits(f"title:{stage}", _f(ev.title_scores[stage]), [t for t in hits if t[1].is_title] or hits)
+        feats.set_hits(f"planned:{stage}", _f(ev.planned.get(stage, 0.0)), hits)
+        feats.set_hits(f"background:{stage}", _f(ev.background.get(stage, 0.0)), hits)
     for family in _DESIGN:
         _put_family(feats, doc, f"design:{family}", f"evidence.design.{family}")
         _put_family(feats, doc, f"design_lead:{family}", f"evidence.design.{family}", lead_only=True)
@@ -121,7 +121,7 @@ def evidence_features(doc: Doc, ev: EvidenceResult, *, satire: bool = False) -> 
     # open designs are uncontrolled) is one feature among the others: the fit learns how far
     # to trust it against the design families.
     top = ev.best.get(ev.stage)
-    feats.set(f"rule:{ev.stage}", 1.0, top[1].text if top else "", top[2].snippet() if top else "")
+    feats.set_hits(f"rule:{ev.stage}", 1.0, [(top[1].text, top[2], 1.0)] if top else [("no study described", "", 1.0)])
     return feats
 
 
@@ -129,8 +129,11 @@ def _brand_focus(doc: Doc) -> tuple[float, str]:
     """How often the most repeated capitalised name inside sentences recurs (pages built
     around one brand name it again and again)."""
     counts: dict[str, int] = {}
-    for m in _NAME.finditer(doc.text):
-        word = m.group(0).rstrip("®™")
+    text = doc.text
+    for m in _NAME.finditer(text):
+        if text[m.start() - 1 : m.start()] not in _BEFORE_NAME:
+            continue  # a sentence's first word, not a name inside it
+        word = m.group()[1:]
         if word in _NOT_NAMES or word.isupper() and len(word) <= 2:
             continue
         counts[word] = counts.get(word, 0) + 1
@@ -150,7 +153,7 @@ def commercial_features(
     # marketing says, so they speak for a seller as well as for hype.
     for family, (mass, hit, _) in _claim_masses(doc).items():
         if family in ("cure", "superlative", "proof", "efficacy", "timeline", "testimonial"):
-            feats.set(f"promo:{family}", _f(mass), hit.text, doc.sentence_of(hit.start).snippet())
+            feats.set_hits(f"promo:{family}", _f(mass), [(hit.text, doc.sentence_of(hit.start), 1.0)])
     for r in com.reasons:
         if r.cue == "trademark sign":
             feats.set("trademark", 1.0, r.cue, r.snippet)
@@ -162,11 +165,12 @@ def commercial_features(
         if m:
             feats.set("price", 1.0, m.group(0), doc.sentence_of(m.start()).snippet())
     n_sent = max(len(doc.sentences), 1)
-    doses = _DOSE.findall(doc.lower)
+    doses = _DOSE.findall(doc.lower) if ("%" in doc.lower or "mg" in doc.lower or "ml" in doc.lower) else ()
     if doses:
         feats.set("dose", _f(len(doses)) / 2.0, doses[0])
-    feats.set("second_person", min(len(_SECOND_PERSON.findall(doc.lower)) / n_sent, 2.0), "you, your")
-    feats.set("first_person", min(len(_FIRST_PERSON.findall(doc.lower)) / n_sent, 2.0), "we, our")
+    low = doc.lower
+    feats.set("second_person", min(sum(low.count(w) for w in _SECOND_PERSON) / n_sent, 2.0), "you, your")
+    feats.set("first_person", min(sum(low.count(w) for w in _FIRST_PERSON) / n_sent, 2.0), "we, our")
     focus, word = _brand_focus(doc)
     feats.set("brand_focus", focus, f"one name throughout ({word})" if word else "")
     for lab, pts, why in url_signals(url):
@@ -182,7 +186,11 @@ def commercial_features(
 
 def _claim_masses(doc: Doc) -> dict[str, tuple[float, object, list]]:
     """Position-weighted mass per hype-claim family, discounted where the text quotes,
-    denies or debunks the claim rather than making it: (mass, heaviest hit, [(cue, snippet, weight)])."""
+    denies or debunks the claim rather than making it: (mass, heaviest hit, [(cue, sentence, weight)]).
+    Computed once per document (commercial and hype features both read it)."""
+    cached = doc.__dict__.get("_claim_masses")
+    if cached is not None:
+        return cached
     out: dict[str, list] = {}
     counts: dict[str, int] = {}
     sceptic_doc = sum(h.cue.weight for h in doc.category("hype.sceptic.")) >= 4.0
@@ -208,7 +216,9 @@ def _claim_masses(doc: Doc) -> dict[str, tuple[float, object, list]]:
         slot[3].append((h.text, sent, w))
         if w > slot[2]:
             slot[1], slot[2] = h, w
-    return {k: (v[0], v[1], v[3]) for k, v in out.items()}
+    result = {k: (v[0], v[1], v[3]) for k, v in out.items()}
+    doc.__dict__["_claim_masses"] = result
+    return result
 
 
 def hype_features(
@@ -223,7 +233,7 @@ def hype_features(
         mass, hit, found = masses.get(family, (0.0, None, []))
         if hit is None:
             continue
-        hits = [(cue, sent.snippet(), w) for cue, sent, w in found]
+        hits = found
         every += hits
         total += mass
         feats.set_hits(f"claim:{family}", _f(mass), hits)

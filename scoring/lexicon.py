@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from .regex_cache import RegexCache
+
 __all__ = [
     "RULES_VERSION",
     "LEXICON_DIR",
@@ -252,7 +254,8 @@ def _top_level_bar(pattern: str) -> bool:
 
 
 def _trie_regex(
-    prefixes: set[str], word_final: set[str] = frozenset(), checks: dict[str, list[str]] | None = None
+    prefixes: set[str], word_final: set[str] = frozenset(), checks: dict[str, list[str]] | None = None,
+    compile_regex=re.compile,
 ) -> re.Pattern[str]:
     """Matches the character before a word start where a prefix begins; group 1 is the
     longest such prefix. Prefixes in `word_final` (those of plain-word cues only) must
@@ -284,7 +287,7 @@ def _trie_regex(
 
     # Anchored on the character before the word (the caller prepends a space): a plain
     # character class lets the regex engine skip through words at C speed.
-    return re.compile(r"[^a-z0-9_\u00c0-\u024f](?=(" + emit(trie, "") + "))")
+    return compile_regex(r"[^a-z0-9_\u00c0-\u024f](?=(" + emit(trie, "") + "))")
 
 
 @dataclass
@@ -300,6 +303,8 @@ class Matcher:
     _by_prefix: dict[str, list[tuple[re.Pattern[str] | None, Cue, str, int, bool]]] = field(default_factory=dict)
     _fast: dict[str, tuple] = field(default_factory=dict)
     _n_keys: int = 0  # how many cues _fast numbers (the size of find's per-cue match counts)
+    # compiles a pattern (scoring/regex_cache.py keeps the compiled form across processes)
+    compile_regex: object = field(default=re.compile, repr=False)
 
     def add(self, cue: Cue) -> None:
         for pattern in _expand_leading_group(cue.pattern.strip().lower()):
@@ -322,7 +327,7 @@ class Matcher:
 
     def _insert(self, prefix: str, pattern: str, cue: Cue) -> None:
         full = pattern + ("" if pattern.endswith((r"\b", "$")) else _END)
-        compiled = re.compile(full)
+        compiled = self.compile_regex(full)
         if compiled.groups:
             raise ValueError(f"lexicon cue {cue.pattern!r}: use (?:...) instead of capturing groups")
         self._index.setdefault(prefix, []).append((pattern, full, cue, compiled))
@@ -365,7 +370,7 @@ class Matcher:
                     rests.append(rest)
                 else:
                     checks[p] = list(dict.fromkeys(rests))
-        self._trie = _trie_regex(set(by_prefix), word_final, checks)
+        self._trie = _trie_regex(set(by_prefix), word_final, checks, self.compile_regex)
         # The hot loop's view: each admitted cue with its cap, group and weight unpacked, and
         # for a prefix that admits several cues needing a regex, one combined regex that says
         # at C speed whether any of them can match here (most such places match none).
@@ -386,7 +391,7 @@ class Matcher:
             any_of = None
             # (a prefix the scan checks has a cue that matches wherever the scan stops)
             if len(items) > 1 and p not in checks and all(regex is not None for regex, *_ in items):
-                any_of = re.compile("|".join(f"(?:{regex.pattern})" for regex, *_ in items)).match
+                any_of = self.compile_regex("|".join(f"(?:{regex.pattern})" for regex, *_ in items)).match
             fast[p] = (any_of, tuple(entries))
         self._fast = fast
         self._n_keys = len(keys)
@@ -498,8 +503,10 @@ def compute_version(directory: Path = LEXICON_DIR, rules_version: str = RULES_VE
 
 
 def load_lexicons(directory: Path = LEXICON_DIR) -> Lexicons:
+    version = compute_version(directory)
+    cache = RegexCache(version)
     data: dict[str, dict] = {}
-    matcher = Matcher()
+    matcher = Matcher(compile_regex=cache.compile)
     for path in sorted(directory.glob("*.toml")):
         with path.open("rb") as fh:
             table = tomllib.load(fh)
@@ -518,4 +525,5 @@ def load_lexicons(directory: Path = LEXICON_DIR) -> Lexicons:
         for cue in _iter_cues(name, table, cap=cap):
             matcher.add(cue)
     matcher.compile()  # build the trie now: lexicon errors surface at load, not mid-run
-    return Lexicons(data=data, matcher=matcher, version=compute_version(directory))
+    cache.save()
+    return Lexicons(data=data, matcher=matcher, version=version)

@@ -48,24 +48,28 @@ class Analysis:
     commercial_features: Features
 
 
+def _snippet(sentence) -> str:
+    return sentence if isinstance(sentence, str) else sentence.snippet()
+
+
 def model_reasons(dimension: str, pred: Prediction, feats: Features, *, top: int = 3) -> list[Reason]:
     """The cues that moved the fitted model most towards its label (and the strongest
     against it): each feature's fitted contribution is shared among the cues that carried
     it, in proportion to their weight, and cues are listed by their share."""
     by_cue: dict[str, list] = {}
     for name, contribution in pred.contributions.items():
-        for cue, snippet, share in feats.sources.get(name, [(name, "", 1.0)]):
-            slot = by_cue.setdefault(cue or name, [0.0, snippet])
+        for cue, sentence, share in feats.sources.get(name, [(name, "", 1.0)]):
+            slot = by_cue.setdefault(cue or name, [0.0, sentence])
             slot[0] += contribution * share
     ranked = sorted(by_cue.items(), key=lambda kv: -kv[1][0])
     out: list[Reason] = []
-    for cue, (w, snippet) in ranked:
+    for cue, (w, sentence) in ranked:
         if w <= 0.05 or len(out) == top:
             break
-        out.append(Reason(dimension, pred.label, cue, snippet, round(w, 2)))
+        out.append(Reason(dimension, pred.label, cue, _snippet(sentence), round(w, 2)))
     if ranked and ranked[-1][1][0] < -0.25:
-        cue, (w, snippet) = ranked[-1]
-        out.append(Reason(dimension, pred.label, cue, snippet, round(w, 2)))
+        cue, (w, sentence) = ranked[-1]
+        out.append(Reason(dimension, pred.label, cue, _snippet(sentence), round(w, 2)))
     return out
 
 

@@ -107,3 +107,46 @@ def test_refit_on_written_data_writes_loadable_weights(tmp_path):
     cv = data["report"]["cv"]["evidence_stage"]["dev"]
     assert 0.5 <= cv["accuracy"] <= 1.0
     assert data["report"]["held_out"]["dev"] > 0
+
+
+def test_regex_cache_round_trip_and_fallbacks(tmp_path, monkeypatch):
+    import re
+
+    from scoring.regex_cache import RegexCache
+
+    monkeypatch.setenv("HYPEWATCH_CACHE_DIR", str(tmp_path))
+    patterns = [r"in (?:mice|rats)\b", r"phase (?:1|2|3)\w* (?:\w+ ){0,3}results", r"(?=(ab|a))"]
+    first = RegexCache("test-version")
+    compiled = [first.compile(p) for p in patterns]
+    first.save()
+    assert first.path.exists()
+    second = RegexCache("test-version")
+    assert set(second.entries) == set(patterns)  # read back from disk, not compiled again
+    texts = ["grew hair in mice", "phase 2b topline results", "abc", "in ratsx"]
+    for p, c in zip(patterns, compiled):
+        again = second.compile(p)
+        assert not second.dirty
+        for t in texts:
+            assert [m.span() for m in again.finditer(t)] == [m.span() for m in re.finditer(p, t)] == [m.span() for m in c.finditer(t)]
+    # a newer version replaces the older file; a damaged file is ignored, never fatal
+    newer = RegexCache("test-version-2")
+    newer.compile(patterns[0])
+    newer.save()
+    assert not first.path.exists() and newer.path.exists()
+    newer.path.write_bytes(b"not marshal data")
+    broken = RegexCache("test-version-2")
+    assert broken.entries == {}
+    assert broken.compile(patterns[0]).search("in mice")
+    with pytest.raises(re.error):
+        broken.compile("unbalanced (")
+
+
+def test_regex_cache_can_be_switched_off(tmp_path, monkeypatch):
+    from scoring.regex_cache import RegexCache
+
+    monkeypatch.setenv("HYPEWATCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("HYPEWATCH_REGEX_CACHE", "0")
+    cache = RegexCache("v")
+    assert cache.compile("a+").match("aa")
+    cache.save()
+    assert not list(tmp_path.iterdir())
