@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from .claims import ClaimResult
 from .commercial import MAX_REPEAT, CommercialResult, url_signals
 from .evidence import EvidenceResult
+from .hype import is_sceptic_doc, voiced_weight
 from .model import CLAIM_STRENGTHS, COMMERCIAL_LEVELS, EVIDENCE_STAGES, PUBLISHERS
 from .text import Doc
 
@@ -193,7 +194,7 @@ def _claim_masses(doc: Doc) -> dict[str, tuple[float, object, list]]:
         return cached
     out: dict[str, list] = {}
     counts: dict[str, int] = {}
-    sceptic_doc = sum(h.cue.weight for h in doc.category("hype.sceptic.")) >= 4.0
+    sceptic_doc = is_sceptic_doc(doc)
     for h in doc.category("hype.claim."):
         sub = h.cue.category.rsplit(".", 1)[-1]
         n = counts.get(h.text, 0)
@@ -201,16 +202,7 @@ def _claim_masses(doc: Doc) -> dict[str, tuple[float, object, list]]:
             continue
         counts[h.text] = n + 1
         sent = doc.sentence_of(h.start)
-        w = h.cue.weight * sent.weight * (1.0 if n == 0 else 0.5)
-        cats = doc.categories_at(sent.index)
-        if sceptic_doc:
-            w *= 0.1
-        elif "hype.sceptic.cues" in cats:
-            w *= 0.2
-        elif doc.text.count('"', sent.start, h.start) % 2 == 1:
-            w *= 0.6
-        if "hype.caveat.negated" in cats:
-            w *= 0.15
+        w = voiced_weight(doc, h, sent, n, sceptic_doc)
         slot = out.setdefault(sub, [0.0, None, 0.0, []])
         slot[0] += w
         slot[3].append((h.text, sent, w))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from .model import Reason
 from .text import Doc
 
-__all__ = ["HypeResult", "assess_hype", "MEDIUM_AT", "HIGH_AT"]
+__all__ = ["HypeResult", "assess_hype", "voiced_weight", "is_sceptic_doc", "MEDIUM_AT", "HIGH_AT"]
 
 # How much a claim counts given the evidence behind it: claims on cells, mice, a few
 # people or no study run further past the evidence than the same words on a trial.
@@ -54,11 +54,32 @@ def _in_quotes(doc: Doc, sent, pos: int) -> bool:
     return seg.count('"') % 2 == 1
 
 
+def is_sceptic_doc(doc: Doc) -> bool:
+    """A debunking piece: enough sceptical cues that the claims it contains are quoted, not made."""
+    return sum(h.cue.weight for h in doc.category("hype.sceptic.")) >= SCEPTIC_DOC
+
+
+def voiced_weight(doc: Doc, h, sent, repeat: int, doc_sceptic: bool) -> float:
+    """How much one claim cue counts as the item's own voice: its weight where it stands
+    (a second mention counts half), much less in a debunking piece or a sceptical sentence,
+    less inside quotation marks, and hardly at all where its own sentence denies it."""
+    w = h.cue.weight * sent.weight * (1.0 if repeat == 0 else 0.5)
+    cats_here = doc.categories_at(sent.index)
+    if doc_sceptic:
+        w *= 0.1  # a debunking piece quotes claims, it does not make them
+    elif _SCEPTIC in cats_here:
+        w *= 0.2
+    elif _in_quotes(doc, sent, h.start):
+        w *= 0.6
+    if _NEGATED in cats_here:
+        w *= 0.15  # the claim is denied in its own sentence
+    return w
+
+
 def assess_hype(
     doc: Doc, *, stage: str, stage_support: dict[str, set[int]], commercial: str = "none", satire: bool = False
 ) -> HypeResult:
-    sceptic_total = sum(h.cue.weight for h in doc.category("hype.sceptic."))
-    doc_sceptic = sceptic_total >= SCEPTIC_DOC
+    doc_sceptic = is_sceptic_doc(doc)
     factor = STAGE_FACTOR.get(stage, 1.0)
     preclinical_sents = stage_support.get("animal", set()) | stage_support.get("in_vitro", set())
 
@@ -84,16 +105,8 @@ def assess_hype(
             continue
         counts[h.text] = n + 1
         sent = doc.sentence_of(h.start)
-        w = h.cue.weight * sent.weight * (1.0 if n == 0 else 0.5)
+        w = voiced_weight(doc, h, sent, n, doc_sceptic)
         cats_here = doc.categories_at(sent.index)
-        if doc_sceptic:
-            w *= 0.1  # a debunking piece quotes claims, it does not make them
-        elif _SCEPTIC in cats_here:
-            w *= 0.2
-        elif _in_quotes(doc, sent, h.start):
-            w *= 0.6
-        if _NEGATED in cats_here:
-            w *= 0.15  # the claim is denied in its own sentence
         if sub == "testimonial":
             w *= 1.5 if stage in ("human_anecdote", "none") else 0.7
             testimonial += w
