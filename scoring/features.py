@@ -27,7 +27,7 @@ PRECLINICAL = frozenset(("in_vitro", "animal"))
 #: studies, cells or animals, and no study at all).
 WEAK_EVIDENCE = frozenset(("none", "in_vitro", "animal", "human_anecdote", "human_uncontrolled"))
 _STAGES = EVIDENCE_STAGES[1:]
-_DESIGN = ("protocol", "narrative_review", "single_case", "people_studied", "other_random", "bench")
+_DESIGN = ("protocol", "narrative_review", "single_case", "people_studied", "other_random", "bench", "own_study")
 _COMMERCIAL_FAMILIES = (
     "direct.call_to_action", "direct.first_person_offer", "direct.product_page", "direct.clinic_service",
     "direct.service_voice", "direct.company_voice", "indirect.company_announcement", "indirect.investor", "indirect.institutional",
