@@ -72,6 +72,8 @@ class EvidenceResult:
     # per stage, its strongest (weight, hit, sentence), and every counted one
     best: dict[str, tuple] = field(default_factory=dict)
     counted: dict[str, list] = field(default_factory=dict)
+    # (discounted weight, stage hit, sentence, the context hit that discounted it, why)
+    discounted: list = field(default_factory=list)
 
 
 _PLANNING = frozenset(("evidence.context.planning", "evidence.context.negation"))
@@ -246,7 +248,7 @@ def assess_evidence(
             if dish_only and stage == "animal":
                 w *= ANIMAL_IN_DISH  # "organoids from mouse stem cells": a dish, not an animal
             if factor < 1.0 and ctx is not None:
-                discounted.append((cw * sw * (1 - factor), h, sent, ctx))
+                discounted.append((cw * sw * (1 - factor), h, sent, ctx, why))
                 if why == "planned":
                     planned[stage] = planned.get(stage, 0.0) + cw * sw
                 else:
@@ -317,7 +319,7 @@ def assess_evidence(
         for w, h, s in picked:
             reasons.append(Reason("evidence_stage", stage, h.text, s.snippet(), w))
     if stage == "none" and meta_stage is None:
-        for w, h, s, ctx in sorted(discounted, key=lambda t: -t[0])[:3]:
+        for w, h, s, ctx, _ in sorted(discounted, key=lambda t: -t[0])[:3]:
             reasons.append(Reason("evidence_stage", "none", ctx.text, s.snippet(), round(w, 2)))
         if satire:
             reasons.append(Reason("evidence_stage", "none", "satire", doc.sentences[0].snippet(), 0.0))
@@ -336,7 +338,7 @@ def assess_evidence(
     return EvidenceResult(
         stage=stage, scores=scores, reasons=reasons, support=support, meta_stage=meta_stage,
         title_scores=title_scores, planned=planned, background=background, registry_plan=registry_plan,
-        open_design=open_design is not None, best=best, counted=counted,
+        open_design=open_design is not None, best=best, counted=counted, discounted=discounted,
     )
 
 

@@ -107,8 +107,12 @@ def evidence_features(doc: Doc, ev: EvidenceResult, *, satire: bool = False) -> 
         feats.set_hits(f"stage:{stage}", _f(max(ev.scores.get(stage, 0.0), 0.0)), hits)
         if ev.title_scores.get(stage):
             feats.set_hits(f"title:{stage}", _f(ev.title_scores[stage]), [t for t in hits if t[1].is_title] or hits)
-        feats.set_hits(f"planned:{stage}", _f(ev.planned.get(stage, 0.0)), hits)
-        feats.set_hits(f"background:{stage}", _f(ev.background.get(stage, 0.0)), hits)
+        # a discounted stage is explained by the words that discounted it ("not yet tested")
+        for kind, mass in (("planned", ev.planned.get(stage, 0.0)), ("background", ev.background.get(stage, 0.0))):
+            if mass:
+                context = [(ctx.text, sent, w) for w, h, sent, ctx, why in ev.discounted
+                           if (why == "planned") == (kind == "planned") and h.cue.category.endswith("." + stage)]
+                feats.set_hits(f"{kind}:{stage}", _f(mass), context or hits)
     for family in _DESIGN:
         _put_family(feats, doc, f"design:{family}", f"evidence.design.{family}")
         _put_family(feats, doc, f"design_lead:{family}", f"evidence.design.{family}", lead_only=True)
