@@ -12,6 +12,7 @@ the others.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import functools
@@ -19,6 +20,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import os
 import queue
 import sqlite3
 import threading
@@ -704,6 +706,9 @@ def _score_input(row: dict[str, Any]) -> dict[str, Any]:
             "url": row.get("url"), "publisher": row.get("publisher"), "meta": meta or {}}
 
 
+# Rescoring uses worker processes from this many items on (starting them costs about a second).
+RESCORE_POOL_MIN = 5000
+RESCORE_WORKERS = 2
 REASONS_KEPT = 5  # per dimension: the strongest cues, which are the ones that decided the label
 
 
@@ -761,8 +766,46 @@ def _pool(settings: HarvestSettings, sources: int) -> ProcessPoolExecutor | None
 
 
 def rescore(db: Any, *, rescore_all: bool = False, batch: int = 500,
-            on_batch: Callable[[int], None] | None = None) -> int:
-    """Score items that have no score or a score from another scorer version."""
+            on_batch: Callable[[int], None] | None = None, workers: int | None = None) -> int:
+    """Score items that have no score or a score from another scorer version.
+
+    Scoring is pure Python, one core per process: with many items to score (a new scorer
+    version over a large database) batches are scored by `workers` processes (default: one
+    per core, at most RESCORE_WORKERS, from RESCORE_POOL_MIN items) while this process reads
+    the next batches and writes the finished ones, each in its own transaction, in order.
+    """
+    if workers is None:
+        todo = (db.execute("SELECT count(*) FROM items").fetchone()[0] if rescore_all
+                else store.count_outdated_scores(db, SCORING_VERSION))
+        workers = min(RESCORE_WORKERS, os.cpu_count() or 1) if todo >= RESCORE_POOL_MIN else 0
+    if workers < 2:
+        return _rescore_here(db, rescore_all=rescore_all, batch=batch, on_batch=on_batch)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["harvester.pipeline"])
+    done = 0
+    after = ""
+    pending: collections.deque = collections.deque()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        while True:
+            while len(pending) < workers + 1 and after is not None:
+                rows = store.items_to_score(db, SCORING_VERSION, rescore=rescore_all, limit=batch, after_id=after)
+                if not rows:
+                    after = None
+                    break
+                after = rows[-1]["id"]
+                ids = [r["id"] for r in rows]
+                pending.append((ids, pool.submit(_labels, [_score_input(r) for r in rows])))
+            if not pending:
+                return done
+            ids, future = pending.popleft()
+            scored = [{"id": i, **labels} for i, labels in zip(ids, future.result())]
+            done += store.save_scores(db, scored)
+            if on_batch:
+                on_batch(len(scored))
+
+
+def _rescore_here(db: Any, *, rescore_all: bool, batch: int, on_batch: Callable[[int], None] | None) -> int:
+    """rescore in this process, batch after batch."""
     done = 0
     after = ""
     while True:
