@@ -35,6 +35,8 @@ _COMMERCIAL_FAMILIES = (
 )
 _HYPE_FAMILIES = ("cure", "superlative", "proof", "efficacy", "timeline", "testimonial", "implied", "human_benefit")
 _LEAD = 4  # the title and the first three body sentences
+# Sentences weighing less than this come after the page's own text (comments, references).
+TAIL_BELOW = 0.5
 _DOSE = re.compile(r"\d(?:\.\d+)?\s?(?:mg|mcg|µg|ml|%)(?![\w%])")
 _SECOND_PERSON = (" you ", " you,", " you.", " your ", " yours", " you're", " you'll", " you've")
 _FIRST_PERSON = (" we ", " our ", " us ", " us.", " us,", " we're", " we've", " ours")
@@ -82,7 +84,7 @@ def _family(doc: Doc, prefix: str, lead_only: bool = False) -> tuple[float, list
     counts: dict[str, int] = {}
     for h in doc.category(prefix):
         sent = doc.sentence_of(h.start)
-        if lead_only and sent.index >= _LEAD:
+        if (lead_only and sent.index >= _LEAD) or sent.weight < TAIL_BELOW:
             continue
         n = counts.get(h.text, 0)
         if n >= MAX_REPEAT:
@@ -204,8 +206,10 @@ def _claim_masses(doc: Doc) -> dict[str, tuple[float, object, list]]:
         n = counts.get(h.text, 0)
         if n >= MAX_REPEAT:
             continue
-        counts[h.text] = n + 1
         sent = doc.sentence_of(h.start)
+        if sent.weight < TAIL_BELOW:
+            continue  # comments, references, an author box: not the item's own claims
+        counts[h.text] = n + 1
         w = voiced_weight(doc, h, sent, n, sceptic_doc)
         slot = out.setdefault(sub, [0.0, None, 0.0, []])
         slot[0] += w
@@ -218,7 +222,7 @@ def _claim_masses(doc: Doc) -> dict[str, tuple[float, object, list]]:
 
 
 def hype_features(
-    doc: Doc, *, stage: str, commercial: str, claim: ClaimResult, satire: bool = False, rule=None
+    doc: Doc, *, stage: str, commercial: str, claim: ClaimResult, satire: bool = False
 ) -> Features:
     feats = Features()
     masses = _claim_masses(doc)
@@ -256,9 +260,4 @@ def hype_features(
     if total:
         feats.set_hits("claims_x:" + ("preclinical" if preclinical else stage), _f(total), every)
     feats.set("satire", 1.0 if satire else 0.0, "satire")
-    if rule is not None:
-        # the hand-written hype rules' verdict, carried by the cues they named
-        hits = [(r.cue, r.snippet, abs(r.weight)) for r in rule.reasons if r.weight > 0] or [("no strong claims", "", 1.0)]
-        feats.set_hits(f"rule:{rule.label}", 1.0, hits)
-        feats.set_hits("rule_score", rule.score / 100.0, hits)
     return feats

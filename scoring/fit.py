@@ -22,7 +22,6 @@ from pathlib import Path
 
 from .evaluate import SOURCE_KIND_TO_PUBLISHER, load_records
 from .features import hype_features
-from .hype import assess_hype
 from .linear import WEIGHTS_PATH
 from .model import COMMERCIAL_LEVELS, EVIDENCE_STAGES, HYPE_LEVELS
 from .scorer import Scorer
@@ -283,8 +282,7 @@ def fit(shared: Path, out: Path = WEIGHTS_PATH, log=print) -> dict:
     def hype_feats(ex, v):
         stage = final_pred["evidence_stage"][ex.id]
         commercial = final_pred["commercial_interest"][ex.id]
-        rule = assess_hype(v.doc, stage=stage, stage_support=v.evidence.support, commercial=commercial, satire=v.satire)
-        return hype_features(v.doc, stage=stage, commercial=commercial, claim=v.claim, satire=v.satire, rule=rule).values
+        return hype_features(v.doc, stage=stage, commercial=commercial, claim=v.claim, satire=v.satire).values
 
     specs.append(("hype", HYPE_LEVELS, hype_feats))
     for dim, classes, feats in specs:

@@ -171,8 +171,7 @@ class Scorer:
 
         model = models.get("hype")
         if model is not None:
-            rule = assess_hype(doc, stage=stage, stage_support=ev.support, commercial=commercial, satire=satire)
-            feats = hype_features(doc, stage=stage, commercial=commercial, claim=claim, satire=satire, rule=rule)
+            feats = hype_features(doc, stage=stage, commercial=commercial, claim=claim, satire=satire)
             pred = model.predict(feats.values)
             hype_label, score_i = pred.label, hype_score(pred)
             hype_reasons = model_reasons("hype", pred, feats, top=4)
