@@ -84,7 +84,7 @@ def _family(doc: Doc, prefix: str, lead_only: bool = False) -> tuple[float, list
     counts: dict[str, int] = {}
     for h in doc.category(prefix):
         sent = doc.sentence_of(h.start)
-        if (lead_only and sent.index >= _LEAD) or sent.weight < TAIL_BELOW:
+        if lead_only and sent.index >= _LEAD:
             continue
         n = counts.get(h.text, 0)
         if n >= MAX_REPEAT:
