@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/judge.py [--shared ../shared] [--json]
 
-For the hand-labelled sets (LABELS.md format): accuracy, within-one, macro-F1, per-class
-precision and recall and confusion per dimension, on relevant items, for the whole set, its
-consumer pages, and the fixed held-out fifth that fitting never sees. For the study-design
+For the hand-labelled sets (LABELS.md format), scored from title and text alone (no address,
+no publisher: as an item from a broad feed arrives; --with-url adds the address): accuracy,
+within-one, macro-F1, per-class precision and recall and confusion per dimension, on relevant
+items, for the whole set, its consumer pages, and the fixed held-out fifth that fitting never sees. For the study-design
 abstracts: evidence stage under the mapping in their README (and trial protocols alone). For the
 claim-strength sentences: macro-F1, confusion and the AUC of direct causal over correlational.
 Then the cross-validated figures the fit recorded in scoring/weights.json.
@@ -49,13 +50,13 @@ def summary_line(name: str, report: dict) -> str:
             f"hype {d['hype']['accuracy']:.3f} relevance-F1 {d['relevant']['f1_relevant']:.3f}")
 
 
-def judge_labelled(shared: Path, scorer: Scorer, out: list[str], full: dict) -> None:
+def judge_labelled(shared: Path, scorer: Scorer, out: list[str], full: dict, use_url: bool = False) -> None:
     for name in ("dev", "dev2"):
         path = shared / "eval" / f"{name}.jsonl"
         if not path.exists():
             continue
         records = load_records(path)
-        rel_report = evaluate_records(records, scorer=scorer)  # relevance over every item
+        rel_report = evaluate_records(records, scorer=scorer, use_url=use_url)  # relevance over every item
         relevant = [r for r in records if r.get("relevant")]
         parts = {
             f"{name} (relevant)": relevant,
@@ -65,7 +66,7 @@ def judge_labelled(shared: Path, scorer: Scorer, out: list[str], full: dict) -> 
         for label, recs in parts.items():
             if not recs:
                 continue
-            report = evaluate_records(recs, scorer=scorer)
+            report = evaluate_records(recs, scorer=scorer, use_url=use_url)
             report["dimensions"]["relevant"] = rel_report["dimensions"]["relevant"]
             out.append(summary_line(label, report))
             full[label] = report
@@ -133,11 +134,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    parser.add_argument("--with-url", action="store_true", help="give the scorer each labelled item's address too")
     args = parser.parse_args()
     scorer = Scorer()
     out: list[str] = [f"scoring_version {scorer.version}", ""]
     full: dict = {}
-    judge_labelled(args.shared, scorer, out, full)
+    out.append("hand-labelled sets, " + ("title, text and address" if args.with_url else "title and text only"))
+    judge_labelled(args.shared, scorer, out, full, use_url=args.with_url)
     out.append("")
     judge_study_design(args.shared, scorer, out, full)
     out.append("")

@@ -128,13 +128,17 @@ def _gold_label(rec: dict, dim: str) -> str:
     return str(v)
 
 
-def evaluate_records(records: Sequence[dict], *, use_publisher: bool = False, scorer: Scorer | None = None) -> dict:
-    """Score each record from its title and text (plus its source kind as publisher when
-    use_publisher) and compare with its labels. Returns a JSON-serialisable report."""
+def evaluate_records(records: Sequence[dict], *, use_publisher: bool = False, scorer: Scorer | None = None,
+                     use_url: bool = True) -> dict:
+    """Score each record from its title and text (plus its address unless not use_url, and
+    its source kind as publisher when use_publisher) and compare with its labels. Returns a
+    JSON-serialisable report."""
     score = scorer.score if scorer is not None else score_item
     preds = []
     for rec in records:
-        item = {"title": rec.get("title") or "", "text": rec.get("text") or "", "url": rec.get("url")}
+        item = {"title": rec.get("title") or "", "text": rec.get("text") or ""}
+        if use_url:
+            item["url"] = rec.get("url")
         if use_publisher:
             pub = SOURCE_KIND_TO_PUBLISHER.get(str(rec.get("source_kind") or rec.get("publisher") or ""))
             if pub in PUBLISHERS:
