@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 HW     := $(VENV)/bin/hypewatch
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test bench browser clean
+.PHONY: install run demo test bench fit judge browser clean
 
 install: $(STAMP)
 
@@ -40,6 +40,14 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	$(PY) bench/harvest.py
 	$(PY) bench/score.py
+
+# Refit the scorer's weights (scoring/weights.json) on the labelled sets in ../shared, then
+# print the evaluation report. Needs scikit-learn, which the test extra installs.
+fit: $(STAMP)
+	$(PY) -m scoring.fit
+
+judge: $(STAMP)
+	$(PY) bench/judge.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
