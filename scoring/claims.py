@@ -28,7 +28,8 @@ LEAD_SENTENCES = 3
 # Cue mass below this does not make a claim (one weak word such as "treated" or "due to").
 CAUSAL_AT = 1.5
 CORRELATIONAL_AT = 2.0
-HEDGE_AT = 1.5
+HEDGE_AT = 2.0
+NO_CLAIM_AT = 2.0
 
 
 @dataclass
@@ -48,7 +49,7 @@ def sentence_claim(doc: Doc, sent: Sentence) -> tuple[str, float, object]:
     hits = doc.cats_in(sent, _PREFIX)
     if not hits:
         return "no_claim", 0.0, None
-    corr = causal = hedge = 0.0
+    corr = causal = hedge = none = 0.0
     top_corr = top_causal = top_hedge = None
     corr_spans = [(h.start, h.end) for h in hits if h.cue.category == _CORR]
     for h in hits:
@@ -68,6 +69,8 @@ def sentence_claim(doc: Doc, sent: Sentence) -> tuple[str, float, object]:
             hedge += w
             if top_hedge is None or w > top_hedge.cue.weight:
                 top_hedge = h
+        elif cat == _NO_CLAIM:
+            none += w
     # An association stated is correlational even when its outcome is a verb-like word
     # ("associated with improved survival"); a causal verb the association does not
     # govern (one that comes before it) makes the sentence causal.
@@ -75,6 +78,9 @@ def sentence_claim(doc: Doc, sent: Sentence) -> tuple[str, float, object]:
     balance = min(causal, 6.0) - min(corr, 6.0) - 0.5 * min(hedge, 4.0)
     if corr >= CORRELATIONAL_AT and (top_causal is None or top_causal.start > top_corr.start or causal < corr):
         return "correlational", balance, top_corr
+    if none >= NO_CLAIM_AT and causal < 2 * CAUSAL_AT and corr < CORRELATIONAL_AT:
+        # advice, an aim or a call for research that mentions an effect states no finding
+        return "no_claim", balance, None
     if causal >= CAUSAL_AT:
         if hedge >= HEDGE_AT and top_hedge is not None:
             return "conditional_causal", balance, top_causal
