@@ -123,7 +123,7 @@ def evidence_features(doc: Doc, ev: EvidenceResult, *, satire: bool = False) -> 
     feats.set("registry_plan", 1.0 if ev.registry_plan else 0.0, "registry record without results")
     feats.set("open_design", 1.0 if ev.open_design else 0.0, "open-label or without a control group")
     feats.set("satire", 1.0 if satire else 0.0, "satire")
-    feats.set("length", math.log1p(len(doc.sentences)) / 3.0)
+    feats.set("length", math.log1p(len(doc.sentences)) / 3.0, f"text length ({len(doc.sentences)} sentences)")
     # The hand-written rules' own verdict (title cues decide, plans and backgrounds discounted,
     # open designs are uncontrolled) is one feature among the others: the fit learns how far
     # to trust it against the design families.
