@@ -1,0 +1,1 @@
+"""Research APIs, one module each (PubMed, Europe PMC, ClinicalTrials.gov), read like feeds."""
