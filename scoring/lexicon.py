@@ -496,9 +496,11 @@ def compute_version(directory: Path = LEXICON_DIR, rules_version: str = RULES_VE
             h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     for path in sorted(directory.glob("*.toml")):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    weights = here / "weights.json"  # the fitted weights are rules too
-    if weights.exists():
-        h.update(b"weights.json\0" + weights.read_bytes() + b"\0")
+    # the fitted weights are rules too; the label vocabulary's codes and order are outputs
+    for data in ("weights.json", "labels.toml"):
+        path = here / data
+        if path.exists():
+            h.update(data.encode() + b"\0" + path.read_bytes() + b"\0")
     return f"{rules_version}+{h.hexdigest()[:10]}"
 
 

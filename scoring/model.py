@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import labels as _labels
+
 __all__ = [
     "Reason",
     "Score",
@@ -14,21 +16,13 @@ __all__ = [
     "PUBLISHERS",
 ]
 
-#: Ordered from weakest to strongest (LABELS.md).
-EVIDENCE_STAGES = (
-    "none",
-    "in_vitro",
-    "animal",
-    "human_anecdote",
-    "human_uncontrolled",
-    "human_rct",
-    "meta_analysis",
-)
-COMMERCIAL_LEVELS = ("none", "indirect", "direct")
-HYPE_LEVELS = ("low", "medium", "high")
-#: Ordered from weakest to strongest (Yu et al. 2019's scale of causal language).
-CLAIM_STRENGTHS = ("no_claim", "correlational", "conditional_causal", "direct_causal")
-PUBLISHERS = ("journal", "preprint", "press", "news", "blog", "clinic", "company", "forum", "registry")
+# Ordered from weakest to strongest: the codes of the one label vocabulary (labels.toml).
+EVIDENCE_STAGES = _labels.codes("evidence_stage")
+COMMERCIAL_LEVELS = _labels.codes("commercial_interest")
+HYPE_LEVELS = _labels.codes("hype")
+#: Yu et al. 2019's scale of causal language.
+CLAIM_STRENGTHS = _labels.codes("claim_strength")
+PUBLISHERS = _labels.publishers()
 
 
 _set_attr = object.__setattr__
