@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/judge.py [--shared ../shared] [--json]
 
-For the hand-labelled sets (LABELS.md format), scored from title and text alone (no address,
+For the hand-labelled sets (JSON lines with a gold label per dimension), scored from title and text alone (no address,
 no publisher: as an item from a broad feed arrives; --with-url adds the address): accuracy,
 within-one, macro-F1, per-class precision and recall and confusion per dimension, on relevant
 items, for the whole set, its consumer pages, and the fixed held-out fifth that fitting never sees. For the study-design

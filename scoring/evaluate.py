@@ -1,4 +1,4 @@
-"""Evaluate the scorer against labelled JSONL (LABELS.md format): metrics per dimension and a text report."""
+"""Evaluate the scorer against labelled JSON lines (title, text, url?, source_kind? and a gold label per dimension): metrics per dimension and a text report."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ evaluate = evaluate_records
 
 
 def evaluate_file(path: str | Path, use_publisher: bool = False) -> dict:
-    """Evaluate a labelled JSONL file (LABELS.md format); see evaluate_records."""
+    """Evaluate a labelled JSON-lines file; see evaluate_records."""
     report = evaluate_records(load_records(path), use_publisher=use_publisher)
     report["file"] = str(path)
     return report

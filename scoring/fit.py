@@ -6,7 +6,8 @@ counts for each label (multinomial logistic regression, L2-regularised, the stre
 id) is never fitted on: the figures reported for it are what unseen text of the same kinds
 gets. Needs scikit-learn (`pip install -e '.[fit]'`); scoring at run time does not.
 
-Data, read by path and never copied: the hand-labelled dev sets (LABELS.md format) and the
+Data, read by path and never copied: the hand-labelled dev sets (JSON lines: title, text, url,
+source_kind and a gold label per dimension, as scoring/evaluate.py reads them) and the
 StudyTypeTeller abstracts (Apache-2.0) for evidence stage. Sets under GPL or without a licence
 are never fitted on.
 """

@@ -1,4 +1,4 @@
-"""The score-jsonl contract (DESIGN.md §4): JSON lines of items in, one JSON line of scores out per line."""
+"""The score-jsonl contract: JSON lines of items in ({id, title, text, url?, publisher?}), one JSON line of scores out per line."""
 
 from __future__ import annotations
 

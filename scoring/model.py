@@ -66,7 +66,7 @@ class Score:
     claim_strength: str = "no_claim"
 
     def to_dict(self) -> dict:
-        """The DESIGN.md §4 score-jsonl object, without "id"."""
+        """The score-jsonl object (one per input line), without "id"."""
         return {
             "relevant": self.relevant,
             "evidence_stage": self.evidence_stage,

@@ -147,7 +147,7 @@ class Scorer:
         stage, ev_reasons = ev.stage, ev.reasons
         model = models.get("evidence_stage")
         # Structured facts decide on their own: publication types and registry records
-        # (metadata), a registry record without results (LABELS.md: registrations are no
+        # (metadata), a registry record without results (registrations are no
         # evidence), and satire.
         structured = meta_decision(item.get("meta") if isinstance(item.get("meta"), dict) else None) is not None
         if model is not None and not structured and not ev.registry_plan and not satire:

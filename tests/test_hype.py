@@ -24,7 +24,7 @@ def test_hype(title, text, label, cue):
 
 
 # Written cases the fitted weights (scoring/weights.json) get wrong today, by one step: the
-# labels are what LABELS.md's conventions say. They are kept here so a refit that drifts further
+# labels are what the label guide's conventions say. They are kept here so a refit that drifts further
 # fails, and so a refit that gets them right can move them back to the exact tests above.
 FITTED_MODEL_NEAR_MISSES = [
     ('evidence_stage', 'Case series of PRP', 'Twelve patients were treated in an uncontrolled case series. The authors say the results should be tested in a larger placebo-controlled study.', 'human_uncontrolled', None),
