@@ -258,7 +258,8 @@ def _within_one(examples, pred, labels, set_name):
     return sum(abs(rank[p] - rank[g]) <= 1 for p, g in pairs) / len(pairs) if pairs else None
 
 
-def fit(shared: Path, out: Path = WEIGHTS_PATH, log=print) -> dict:
+def fit(shared: Path, out: Path = WEIGHTS_PATH, log=print, *, c_grid: tuple[float, ...] = C_GRID,
+        repeats: int = REPEATS) -> dict:
     """Fit every model, report cross-validated and held-out figures, write the weights file."""
     from sklearn.feature_extraction import DictVectorizer
 
@@ -289,11 +290,11 @@ def fit(shared: Path, out: Path = WEIGHTS_PATH, log=print) -> dict:
     for dim, classes, feats in specs:
         pool = [ex for ex in train if dim in ex.gold]
         tried = []
-        for C in C_GRID:
+        for C in c_grid:
             # every labelled set counts the same, whatever its size; the folds are drawn
             # REPEATS times, since with a few hundred items one draw's noise decides C
             scores = []
-            for seed in range(REPEATS):
+            for seed in range(repeats):
                 pred, labels = _cv_predict(pool, dim, feats, C, seed=seed,
                                            ordinal_classes=classes if dim in ORDINAL else None)
                 per_set = [a for a in (_accuracy(pool, pred, labels, s)[0] for s in sets) if a is not None]

@@ -48,7 +48,7 @@ def test_refit_on_written_data_writes_loadable_weights(tmp_path):
         records += [json.loads(l) for l in (FIXTURES / f"{name}.jsonl").read_text().splitlines() if l.strip()]
     (shared / "eval" / "dev.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
     out = tmp_path / "weights.json"
-    data = fit(shared, out, log=lambda *a: None)
+    data = fit(shared, out, log=lambda *a: None, c_grid=(0.3,), repeats=1)
     assert out.exists()
     models = load_models(out)
     assert set(models) == {"evidence_stage", "commercial_interest", "hype"}
