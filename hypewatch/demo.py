@@ -1,7 +1,7 @@
 """The offline demo: bundled sample feeds served on 127.0.0.1, harvested by the real pipeline into a fresh database.
 
 `hypewatch demo` must work with no network at all, so everything it reads comes
-from ``harvester/demo_data`` (fictional feeds and article pages we wrote) through
+from ``hypewatch/demo_data`` (fictional feeds and article pages we wrote) through
 a local web server, and everything else is the production code path: the same
 sources loader, fetcher, parser, full-text step and scorer as a real harvest.
 The demo database is deleted and rebuilt on every run, so it refuses to touch a
@@ -31,8 +31,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from db import store
-
-from .sources import Source, SourcesError, load_sources
+from db.maintenance import item_breakdown, marked_source_names
+from harvester.sources import Source, SourcesError, load_sources
 
 __all__ = [
     "DEMO_TABLE",
@@ -86,7 +86,7 @@ def _log_echo(line: str) -> None:
 
 def demo_data() -> Traversable:
     """The bundled sample material, read through importlib.resources so an installed wheel works too."""
-    return resources.files("harvester").joinpath("demo_data")
+    return resources.files(__package__).joinpath("demo_data")
 
 
 # -- the sample server ----------------------------------------------------------------------
@@ -288,16 +288,11 @@ def check_replaceable(db_path: str | Path) -> None:
     refuse = (f"{db_path} exists and is not a hypewatch demo database ({{why}}); the demo deletes and recreates "
               "its database on every run, so it leaves this file alone: pass --db with another path, e.g. --db demo.db")
     try:
-        conn = sqlite3.connect(db_path.resolve().as_uri() + "?mode=ro", uri=True)
-        try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if DEMO_TABLE not in tables:
-                raise DemoError(refuse.format(why=f"it has no {DEMO_TABLE} table"))
-            names = {r[0] for r in conn.execute("SELECT name FROM sources")} if "sources" in tables else set()
-        finally:
-            conn.close()
+        names = marked_source_names(db_path, DEMO_TABLE)
     except sqlite3.DatabaseError as exc:
         raise DemoError(refuse.format(why=f"not a readable SQLite database: {exc}")) from exc
+    if names is None:
+        raise DemoError(refuse.format(why=f"it has no {DEMO_TABLE} table"))
     foreign = names - _demo_source_names()
     if foreign:
         raise DemoError(refuse.format(why=f"it has sources the demo does not, e.g. {sorted(foreign)[0]!r}"))
@@ -345,7 +340,7 @@ def start_demo(db_path: str | Path = "demo.db", *, port: int = 0, echo: Echo = _
     The server is left running (the caller closes ``run.server``), so whatever comes
     next, digests or the site, can still follow item links to the sample pages.
     """
-    from .pipeline import HarvestSettings, harvest  # late: the CLI imports this module on every command
+    from harvester.pipeline import HarvestSettings, harvest  # late: the CLI imports this module on every command
 
     db_path = Path(db_path)
     if not db_path.parent.is_dir():
@@ -439,27 +434,7 @@ def _second_pass_line(outcomes: list[Any]) -> str:
 
 def breakdown(db: Any) -> dict[str, Any]:
     """Counts of what the scorer made of the sample items, for the printout and for tests."""
-
-    def counts(column: str) -> dict[str, int]:
-        rows = db.execute(f"SELECT coalesce({column}, 'unscored'), count(*) FROM items GROUP BY 1").fetchall()
-        return {str(k): n for k, n in rows}
-
-    treatments = db.execute(
-        "SELECT t.value, count(*) FROM items, json_each(items.treatments) AS t "
-        "GROUP BY t.value ORDER BY count(*) DESC, t.value"
-    ).fetchall()
-    fulltext = db.execute("SELECT fulltext_status, count(*) FROM items WHERE fulltext_status IS NOT NULL "
-                          "GROUP BY 1").fetchall()
-    return {
-        "items": db.execute("SELECT count(*) FROM items").fetchone()[0],
-        "relevant": db.execute("SELECT count(*) FROM items WHERE relevant = 1").fetchone()[0],
-        "evidence_stage": counts("evidence_stage"),
-        "claim_strength": counts("claim_strength"),
-        "hype": counts("hype"),
-        "commercial_interest": counts("commercial_interest"),
-        "treatments": dict(treatments),
-        "fulltext": dict(fulltext),
-    }
+    return item_breakdown(db)
 
 
 def _ordered(counts: dict[str, int], order: tuple[str, ...]) -> str:
