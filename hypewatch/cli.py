@@ -1,7 +1,7 @@
 """The `hypewatch` command: parses options, calls the library, turns typed errors into one-line messages.
 
-Exit status: 0 done (per-source failures are reported, not
-fatal), 1 every source failed or an operation failed, 2 usage or configuration error.
+Exit status: 0 done (per-source failures are reported, not fatal), 1 every source
+failed or an operation failed, 2 usage or configuration error.
 """
 
 from __future__ import annotations
