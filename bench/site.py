@@ -15,9 +15,9 @@ What it does:
   with realistic distributions (some unscored, some off-topic), treatments as JSON arrays,
   reasons as JSON (~5 per label dimension), published dates over the last 3 years.
   Rows go in with ``executemany`` in large transactions (the FTS triggers fill items_fts);
-* builds the weekly digests with ``harvester.digest.build_digests`` (enough lookback for
+* builds the weekly digests with ``hypewatch.digest.build_digests`` (enough lookback for
   a full 50-entry feed);
-* serves it with ``harvester.serve.make_app`` (the shipped deploy/datasette config) and
+* serves it with ``hypewatch.serve.make_app`` (the shipped deploy/datasette config) and
   times requests with Datasette's in-process client: warm-up requests, then ``--n``
   timed requests per case; prints median and p95 against the targets of issue 4;
 * times ``hypewatch snapshot`` (VACUUM INTO) on the database (issue 5) and removes the copy.
@@ -312,7 +312,7 @@ ITEM_COLUMNS = ("id", "source", "publisher", "url", "canonical_url", "title", "a
 
 def build(path: Path, n: int, batch: int = 50_000) -> dict[str, Any]:
     from db import store
-    from harvester.digest import build_digests
+    from hypewatch.digest import build_digests
 
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -368,7 +368,7 @@ async def measure(path: Path, n: int, warmup: int, trace: bool, diagnose: bool =
                   only: list[str] | None = None) -> list[dict[str, Any]]:
     import sqlite3
 
-    from harvester.serve import make_app
+    from hypewatch.serve import make_app
 
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     ids = [r[0] for r in conn.execute(
@@ -527,7 +527,7 @@ def snapshot_time(path: Path) -> dict[str, Any]:
     out.unlink(missing_ok=True)
     exe = Path(sys.executable).with_name("hypewatch")
     cmd = [str(exe), "snapshot", "--db", str(path), str(out)] if exe.exists() else \
-        [sys.executable, "-m", "harvester", "snapshot", "--db", str(path), str(out)]
+        [sys.executable, "-m", "hypewatch", "snapshot", "--db", str(path), str(out)]
     a = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     elapsed = time.perf_counter() - a

@@ -1,7 +1,7 @@
 """Reads and writes for the `digests` table and the items a digest period covers.
 
 Dicts in, dicts out; timestamps are the ISO strings of ``store.iso`` so string
-comparison is time order. The rendering lives in ``harvester.digest``.
+comparison is time order. The rendering lives in ``hypewatch.digest``.
 """
 
 from __future__ import annotations

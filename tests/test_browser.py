@@ -111,7 +111,7 @@ def _hypewatch_command() -> list[str]:
     found = shutil.which("hypewatch")
     if found:
         return [found]
-    return [sys.executable, "-c", "import sys; from harvester.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from hypewatch.cli import main; sys.exit(main())"]
 
 
 def _wait_until_up(proc: subprocess.Popen, url: str, log: Path) -> None:

@@ -1,4 +1,4 @@
-"""The `hypewatch` command: options, environment variables, summaries and exit codes (DESIGN.md §4)."""
+"""The `hypewatch` command: options, environment variables, summaries and exit codes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from harvester.cli import cli
+from hypewatch.cli import cli
 from tests.feeds import hair_items, rss
 
 
@@ -36,7 +36,7 @@ def test_help_lists_every_command(runner):
 
 
 def test_console_script_is_installed():
-    proc = subprocess.run([sys.executable, "-m", "harvester", "--help"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "hypewatch", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "harvest" in proc.stdout
 
 

@@ -14,8 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from db import open_db, sync_sources
-from harvester.cli import cli
-from harvester.demo import (
+from harvester.parse import parse_feed
+from harvester.sources import BUNDLED_SOURCES, load_sources
+from hypewatch.cli import cli
+from hypewatch.demo import (
     DEMO_TABLE,
     LAST_MODIFIED,
     DemoError,
@@ -26,8 +28,6 @@ from harvester.demo import (
     demo_sources,
     run_demo,
 )
-from harvester.parse import parse_feed
-from harvester.sources import BUNDLED_SOURCES, load_sources
 
 BROAD_FEED = "Daily Science Wire: health and science (sample)"
 OFF_TOPIC_TITLES = ("Brisk daily walks", "New space telescope", "Teenagers who sleep", "Marine heatwave", "Blood test spots")
@@ -135,7 +135,7 @@ def test_items_are_scored_across_evidence_stages(demo):
     assert {"low", "high"} <= {r["hype"] for r in rows(conn, "SELECT DISTINCT hype FROM items")}
     assert len(run.breakdown["treatments"]) >= 3
     # every item has a claim strength (which one is the scorer's business), and the printout orders them as it does
-    from harvester.demo import CLAIM_ORDER
+    from hypewatch.demo import CLAIM_ORDER
     from scoring.model import CLAIM_STRENGTHS
 
     assert CLAIM_ORDER == CLAIM_STRENGTHS

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harvester.cli import cli
+from hypewatch.cli import cli
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
 
@@ -23,7 +23,7 @@ def test_dockerfile_is_slim_non_root_with_healthcheck_and_volume():
     user_lines = [line for line in text.splitlines() if line.startswith("USER ")]
     assert user_lines and user_lines[-1] != "USER root"
     assert "HEALTHCHECK" in text and 'VOLUME ["/data"]' in text
-    for path in ("harvester", "scoring", "db", "deploy/datasette"):
+    for path in ("hypewatch", "harvester", "scoring", "db", "deploy/datasette"):
         assert f"COPY {path} " in text
 
 

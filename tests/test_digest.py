@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from db import open_db, save_harvest, save_scores, sync_sources
 from db.digests import get_digest
-from harvester.cli import cli
-from harvester.digest import (
+from hypewatch.cli import cli
+from hypewatch.digest import (
     ALLOWED_TAGS,
     build_digest_entries,
     build_digests,
@@ -300,7 +300,7 @@ def test_claim_strength_stands_next_to_the_evidence_when_the_item_makes_a_claim(
 
 
 def test_a_busy_week_is_capped_but_every_item_is_counted():
-    from harvester.digest import MAX_PER_GROUP, MAX_PER_SECTION
+    from hypewatch.digest import MAX_PER_GROUP, MAX_PER_SECTION
 
     n_alerts, n_mice = MAX_PER_SECTION + 5, MAX_PER_GROUP + 3
     items = [make_item(f"h{i:03}", "2026-11-16T01:00:00Z", hype="high", hype_score=i) for i in range(n_alerts)]
@@ -425,8 +425,8 @@ FALLBACK_QUERY = {
 
 
 def _datasette(db_path: Path):
-    if importlib.util.find_spec("harvester.serve") is not None:
-        from harvester.serve import make_app
+    if importlib.util.find_spec("hypewatch.serve") is not None:
+        from hypewatch.serve import make_app
 
         return make_app(db_path)
     from datasette.app import Datasette

@@ -1,4 +1,4 @@
-"""The three top-level packages resolve inside this repo, and the pure ones import nothing internal.
+"""The top-level packages resolve inside this repo, the pure ones import nothing internal, and the application sits on top.
 
 PyPI has unrelated packages called `db` and `scoring`; if one were installed
 over ours, imports would silently pick it up.
@@ -8,11 +8,13 @@ import ast
 import importlib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_packages_resolve_inside_repo():
-    for name in ("db", "harvester", "scoring"):
+    for name in ("db", "harvester", "scoring", "hypewatch"):
         module = importlib.import_module(name)
         assert Path(module.__file__).resolve().is_relative_to(ROOT), module.__file__
 
@@ -30,13 +32,19 @@ def _imports(package: str) -> set[str]:
 
 
 def test_scoring_and_db_import_nothing_internal():
-    assert not _imports("scoring") & {"db", "harvester"}
-    assert not _imports("db") & {"scoring", "harvester"}
+    assert not _imports("scoring") & {"db", "harvester", "hypewatch"}
+    assert not _imports("db") & {"scoring", "harvester", "hypewatch"}
+
+
+@pytest.mark.parametrize("package", ["harvester", "scoring", "db"])
+def test_nothing_below_the_application_imports_it(package):
+    """`hypewatch` drives the libraries; none of them may reach back up into it."""
+    assert "hypewatch" not in _imports(package), f"{package} imports hypewatch"
 
 
 def test_nobody_writes_import_db():
-    """DESIGN.md §3: `from db import ...` only, so a stray PyPI `db` can never be picked up silently."""
-    for package in ("harvester", "scoring", "db", "tests", "bench"):
+    """`from db import ...` only, so a stray PyPI `db` can never be picked up silently."""
+    for package in ("hypewatch", "harvester", "scoring", "db", "tests", "bench"):
         for path in ROOT.joinpath(package).rglob("*.py"):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):

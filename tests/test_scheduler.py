@@ -9,9 +9,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from werkzeug import Response
 
 from db import list_sources, open_db
-from harvester.scheduler import AlreadyRunning, HarvestLock, Jobs, ServiceConfig, build_scheduler
-from harvester.settings import resolve
 from harvester.sources import Source
+from hypewatch.lock import AlreadyRunning, HarvestLock
+from hypewatch.service import Jobs, ServiceConfig, build_scheduler
+from hypewatch.settings import resolve
 from tests.feeds import hair_items, rss
 
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).parent.parent
 
 def start_run(db, sources, *extra):
     env = {**os.environ, "HYPEWATCH_FULLTEXT": "false"}
-    return subprocess.Popen([sys.executable, "-m", "harvester", "-v", "run", "--no-serve", "--db", str(db),
+    return subprocess.Popen([sys.executable, "-m", "hypewatch", "-v", "run", "--no-serve", "--db", str(db),
                              "--sources", str(sources), "--tick", "1s", *extra],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

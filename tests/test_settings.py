@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from harvester.settings import SETTINGS, resolve
+from hypewatch.settings import SETTINGS, resolve
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 

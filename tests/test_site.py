@@ -17,7 +17,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from harvester.serve import CONFIG_DIR, DATABASE_NAME, ServeError, make_app
+from hypewatch.serve import CONFIG_DIR, DATABASE_NAME, ServeError, make_app
 from tests.sitedata import HOSTILE_ID, ITEMS, XSS_MARK, build_site_db
 
 CANNED = ["latest", "human_evidence", "hype_alerts", "treatment_pipeline", "source_health"]
@@ -179,7 +179,7 @@ def test_missing_database_or_config_is_a_clear_error(tmp_path):
 def test_serve_command_is_registered():
     from click.testing import CliRunner
 
-    from harvester.cli import cli
+    from hypewatch.cli import cli
 
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0

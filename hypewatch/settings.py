@@ -1,8 +1,14 @@
-"""Settings as data: harvester/settings.toml names each setting, its default and its help.
+"""Settings as data: settings.toml, beside this module, names each setting, its default and its help.
 
 Like Datasette's settings table, one list documents, validates and exposes
 every knob: the environment variable HYPEWATCH_<NAME> and the command-line
 option --<name> are generated from it, so they can never drift apart.
+
+The environment is read here rather than with click's ``envvar=``: click takes
+an empty variable as unset (``HYPEWATCH_CONCURRENCY=`` must be an error, not
+16), reads booleans more loosely (``t``, ``y``) and reports a bad value as a
+usage error about the option instead of naming the variable; and ``resolve``
+also serves callers that have no command line.
 """
 
 from __future__ import annotations

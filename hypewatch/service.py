@@ -1,19 +1,26 @@
-"""The service's schedule: harvest ticks, digests and maintenance, with APScheduler 3.
+"""`hypewatch run`: the scheduled jobs (harvest ticks, digests, maintenance) with APScheduler 3, and the service.
 
 All scheduling state (when each source is next due, its backoff) lives in the
 database, so the jobs need no persistent job store: a restarted service asks
 the database what is due and carries on where it stopped.
+
+The service runs the scheduler in this process and the site as a supervised
+child. Two processes rather than threads: Datasette (uvicorn) owns its event
+loop and signal handling, the scheduler owns the writes; a crash of one is
+visible to the other and the site keeps serving the last committed data while
+a harvest runs. SIGTERM/SIGINT stop the scheduler first (sources in flight are
+cancelled at a network wait, never inside a transaction), then the site.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
+import signal
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -21,57 +28,16 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from db import store
+from db.maintenance import checkpoint_wal, prune_fetches
+from harvester.pipeline import HarvestSettings, harvest, rescore
+from harvester.polling import parse_interval
+from harvester.sources import Source
 
-from .pipeline import HarvestSettings, harvest, rescore
-from .polling import parse_interval
-from .sources import Source
+from .lock import HarvestLock
+
+__all__ = ["Jobs", "ServiceConfig", "build_scheduler", "run_service", "site_command"]
 
 log = logging.getLogger(__name__)
-
-
-class AlreadyRunning(Exception):
-    """Another harvester holds the database's lock."""
-
-
-class HarvestLock:
-    """An exclusive lock file beside the database: one harvester per database.
-
-    flock is released by the kernel when the process dies, so a crash never
-    leaves a stale lock behind.
-    """
-
-    def __init__(self, db_path: str | Path):
-        self.path = Path(f"{db_path}.harvest.lock")
-        self._fh = None
-
-    def acquire(self) -> None:
-        fh = open(self.path, "a+", encoding="utf-8")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown"
-            fh.close()
-            raise AlreadyRunning(f"another hypewatch harvester (pid {holder}) is already running on this database; "
-                                 f"stop it first, or use another --db") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        self._fh = fh
-
-    def release(self) -> None:
-        if self._fh:
-            fcntl.flock(self._fh, fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
-
-    def __enter__(self) -> "HarvestLock":
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.release()
 
 
 @dataclass
@@ -97,6 +63,9 @@ class ServiceConfig:
                    tick=parse_interval(values["tick"]), digest_period=values["digest_period"],
                    digest_cron=values["digest_cron"], maintenance_every=parse_interval(values["maintenance_every"]),
                    fetch_log_days=values["fetch_log_days"])
+
+
+# -- the jobs ----------------------------------------------------------------------------------
 
 
 class Jobs:
@@ -139,15 +108,13 @@ class Jobs:
         db = store.open_db(self.config.db_path)
         try:
             rescored = rescore(db)
-            cutoff = store.iso(store.utcnow() - timedelta(days=self.config.fetch_log_days))
-            with db.atomic():
-                pruned = db.execute("DELETE FROM fetches WHERE started_at < ?", [cutoff]).rowcount
+            pruned = prune_fetches(db, store.iso(store.utcnow() - timedelta(days=self.config.fetch_log_days)))
             if rescored:
                 # Digests show labels: after a rescore, rebuild them so they agree with the items.
                 from .digest import build_digests
 
                 build_digests(db, period=self.config.digest_period, rebuild=True)
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            checkpoint_wal(db)
         finally:
             db.close()
         log.info("maintenance rescored=%d pruned_fetches=%d", rescored, pruned)
@@ -172,3 +139,51 @@ def _now():
     from datetime import datetime, timezone
 
     return datetime.now(timezone.utc)
+
+
+# -- the service -------------------------------------------------------------------------------
+
+
+def site_command(db_path: str, host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "hypewatch", "serve", "--db", db_path, "--host", host, "--port", str(port)]
+
+
+def run_service(config: ServiceConfig, *, serve: bool = True, host: str = "127.0.0.1", port: int = 8001,
+                echo: Any = print) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit status."""
+    lock = HarvestLock(config.db_path)
+    lock.acquire()  # raises AlreadyRunning with a message that says what to do
+    child: subprocess.Popen | None = None
+    try:
+        jobs = Jobs(config)
+        scheduler = build_scheduler(jobs)
+        stop_once = threading.Event()
+
+        def stop(signum: int, _frame: Any) -> None:
+            if stop_once.is_set():
+                return
+            stop_once.set()
+            log.info("received %s: stopping (sources in flight are cancelled, nothing is half-written)",
+                     signal.Signals(signum).name)
+            jobs.stopping.set()
+            scheduler.shutdown(wait=False)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        if serve:
+            child = subprocess.Popen(site_command(config.db_path, host, port))
+            echo(f"Site: http://{host}:{port}/  (Datasette, pid {child.pid})")
+        echo(f"Harvesting {len(config.sources)} sources into {config.db_path}: a tick every {config.tick}s, "
+             f"digests at '{config.digest_cron}' UTC. Ctrl-C or SIGTERM stops.")
+        scheduler.start()  # blocks until stop() shuts it down
+        # The executor's worker threads are joined at exit: an in-flight tick
+        # finishes its current writes (or was cancelled before them).
+        return 0
+    finally:
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        lock.release()

@@ -1,4 +1,4 @@
-"""`python -m harvester` is the `hypewatch` command, for environments without the console script."""
+"""`python -m hypewatch` is the `hypewatch` command, for environments without the console script."""
 
 from .cli import main
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .fetch import FEED_ACCEPT, Fetcher
-from .parse import FeedParseError
-from .pipeline import parse_response
-from .sources import Source
+from harvester.fetch import FEED_ACCEPT, Fetcher
+from harvester.parse import FeedParseError
+from harvester.pipeline import parse_response
+from harvester.sources import Source
 
 
 def check_sources(sources: list[Source], transport: Any = None) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """The `hypewatch` command: parses options, calls the library, turns typed errors into one-line messages.
 
-Exit status (DESIGN.md §4): 0 done (per-source failures are reported, not
-fatal), 1 every source failed or an operation failed, 2 usage or configuration error.
+Exit status: 0 done (per-source failures are reported, not fatal), 1 every source
+failed or an operation failed, 2 usage or configuration error.
 """
 
 from __future__ import annotations
@@ -16,9 +16,18 @@ from typing import Any
 import click
 
 from db import store
+from harvester.sources import (
+    BUNDLED_SOURCES,
+    Source,
+    SourcesError,
+    format_interval,
+    load_sources,
+    read_opml,
+    to_toml,
+    write_opml,
+)
 
 from .settings import pop_settings, setting_options
-from .sources import BUNDLED_SOURCES, Source, SourcesError, format_interval, load_sources, read_opml, to_toml, write_opml
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +92,7 @@ def cli(verbose: int) -> None:
 @setting_options("harvest")
 def harvest(db_path: str, sources_path: str | None, all_sources: bool, names: tuple[str, ...], **options) -> None:
     """One pass over due sources: fetch, parse, store, full text, score."""
-    from .scheduler import AlreadyRunning, HarvestLock
+    from .lock import AlreadyRunning, HarvestLock
 
     settings = _harvest_settings(options)
     lock = HarvestLock(db_path)
@@ -99,7 +108,7 @@ def harvest(db_path: str, sources_path: str | None, all_sources: bool, names: tu
 
 def _harvest_locked(db_path: str, sources_path: str | None, all_sources: bool, names: tuple[str, ...],
                     settings: Any) -> None:
-    from .pipeline import harvest as run_harvest
+    from harvester.pipeline import harvest as run_harvest
 
     db, sources = _open_synced(db_path, sources_path)
     known = {s.name for s in sources}
@@ -124,7 +133,7 @@ def _harvest_locked(db_path: str, sources_path: str | None, all_sources: bool, n
 
 
 def _harvest_settings(options: dict[str, Any]):
-    from .pipeline import HarvestSettings
+    from harvester.pipeline import HarvestSettings
 
     try:
         values = pop_settings(options)
@@ -155,9 +164,8 @@ def _print_summary(outcomes) -> None:
 
 def _rescore_outdated(db) -> None:
     """Scores follow the scorer: items scored by another version are rescored automatically."""
+    from harvester.pipeline import rescore
     from scoring import SCORING_VERSION
-
-    from .pipeline import rescore
 
     if store.count_outdated_scores(db, SCORING_VERSION):
         n = rescore(db)
@@ -244,7 +252,7 @@ def sources_check(db_path: str, sources_path: str | None, names: tuple[str, ...]
 def sources_import_opml(db_path: str, sources_path: str | None, opml_file: str, publisher: str,
                         every: str, dry_run: bool) -> None:
     """Append the feeds of an OPML file to sources.toml (skipping ones already there)."""
-    from .polling import parse_interval
+    from harvester.polling import parse_interval
 
     try:
         seconds = parse_interval(every)
@@ -299,9 +307,8 @@ def sources_export_opml(db_path: str, sources_path: str | None, output: str) -> 
 @click.option("--rescore", is_flag=True, help="Rescore every item, not only unscored or outdated ones.")
 def score(db_path: str, sources_path: str | None, rescore: bool) -> None:
     """Score unscored items (and items scored by an older scorer version)."""
+    from harvester.pipeline import rescore as run_rescore
     from scoring import SCORING_VERSION
-
-    from .pipeline import rescore as run_rescore
 
     db = _open(db_path)
     n = run_rescore(db, rescore_all=rescore)
@@ -349,7 +356,6 @@ def eval_command(labelled_file: str, use_publisher: bool, as_json: bool) -> None
 def demo(db_path: str, port: int, site_port: int, no_serve: bool) -> None:
     """Offline demo: serve bundled sample feeds on 127.0.0.1 and harvest them into a fresh demo database."""
     from .demo import DemoError, run_demo
-
     from .digest import build_digests
 
     try:
@@ -443,8 +449,8 @@ def serve(db_path: str, host: str, port: int) -> None:
 @setting_options("run")
 def run(db_path: str, sources_path: str | None, host: str, port: int, no_serve: bool, **options) -> None:
     """The service: harvest on schedule, build digests, serve the site; until SIGTERM or Ctrl-C."""
-    from .scheduler import AlreadyRunning, ServiceConfig
-    from .service import run_service
+    from .lock import AlreadyRunning
+    from .service import ServiceConfig, run_service
 
     sources_list = _load_sources(sources_path)
     _open(db_path).close()

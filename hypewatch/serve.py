@@ -1,4 +1,4 @@
-"""The published site: a Datasette instance on the database, configured by deploy/datasette (DESIGN.md §4, §7).
+"""The published site: a Datasette instance on the database, configured by deploy/datasette.
 
 ``make_app`` builds the instance (tests use it in-process with ``ds.client``);
 ``serve`` runs it with uvicorn for ``hypewatch serve``. Whatever the file is
