@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from scoring import labels
 from db import store
 from db.maintenance import item_breakdown, marked_source_names
 from harvester.sources import Source, SourcesError, load_sources
@@ -72,10 +73,11 @@ _CONTENT_TYPES = {
     ".json": "application/feed+json; charset=utf-8",
     ".html": "text/html; charset=utf-8",
 }
-EVIDENCE_ORDER = ("none", "in_vitro", "animal", "human_anecdote", "human_uncontrolled", "human_rct", "meta_analysis")
-HYPE_ORDER = ("low", "medium", "high")
-COMMERCIAL_ORDER = ("none", "indirect", "direct")
-CLAIM_ORDER = ("no_claim", "correlational", "conditional_causal", "direct_causal")
+# The orders of the one label vocabulary (scoring/labels.toml), weakest first.
+EVIDENCE_ORDER = labels.codes("evidence_stage")
+HYPE_ORDER = labels.codes("hype")
+COMMERCIAL_ORDER = labels.codes("commercial_interest")
+CLAIM_ORDER = labels.codes("claim_strength")
 
 
 class DemoError(Exception):

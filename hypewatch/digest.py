@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import nh3
 from sqlite_utils import Database
 
+from scoring import labels
 from db import digests as digest_store
 from db.store import iso, utcnow
 
@@ -66,45 +67,20 @@ _ATTRIBUTES = {"a": {"href"}}
 _URL_SCHEMES = frozenset({"http", "https"})
 
 # Strongest first; None is an item the scorer gave no stage.
-STAGE_ORDER: tuple[str | None, ...] = (
-    "meta_analysis", "human_rct", "human_uncontrolled", "human_anecdote", "animal", "in_vitro", "none", None,
-)
+STAGE_ORDER: tuple[str | None, ...] = (*reversed(labels.codes("evidence_stage")), None)
 HUMAN_EVIDENCE = ("meta_analysis", "human_rct")
 
-STAGE_WORDS = {
-    "meta_analysis": "Meta-analysis",
-    "human_rct": "Human RCT",
-    "human_uncontrolled": "Human study without control group",
-    "human_anecdote": "Human anecdote",
-    "animal": "Animal study",
-    "in_vitro": "Cells or tissue in the lab",
-    "none": "No study",
-}
-STAGE_HEADINGS = {
-    "meta_analysis": "Meta-analyses and systematic reviews",
-    "human_rct": "Randomised trials in people",
-    "human_uncontrolled": "Human studies without a control group",
-    "human_anecdote": "Human anecdotes and case reports",
-    "animal": "Animal studies",
-    "in_vitro": "Cell and tissue studies",
-    "none": "No study behind the claim",
+# The words come from the one label vocabulary (scoring/labels.toml).
+STAGE_WORDS = {lab.code: lab.name for lab in labels.dimension("evidence_stage").labels}
+STAGE_HEADINGS: dict[str | None, str] = {
+    **{lab.code: lab.heading for lab in labels.dimension("evidence_stage").labels},
     None: "Evidence not classified",
 }
 #: The claims a digest names; ``no_claim`` (and an item scored before the label existed) says nothing.
-CLAIM_WORDS = {
-    "direct_causal": "Direct causal claim",
-    "conditional_causal": "Conditional causal claim",
-    "correlational": "Correlational claim",
-}
-COMMERCIAL_WORDS = {
-    "direct": "Direct commercial interest",
-    "indirect": "Indirect commercial interest",
-    "none": "No commercial interest",
-}
-HYPE_WORDS = {"low": "Low hype", "medium": "Medium hype", "high": "High hype"}
-DIMENSION_WORDS = {"evidence_stage": "evidence", "claim_strength": "claim strength",
-                   "commercial_interest": "commercial interest", "hype": "hype", "relevant": "relevance",
-                   "treatments": "treatment"}
+CLAIM_WORDS = {lab.code: lab.name for lab in labels.dimension("claim_strength").labels if lab.code != "no_claim"}
+COMMERCIAL_WORDS = {lab.code: lab.name for lab in labels.dimension("commercial_interest").labels}
+HYPE_WORDS = {lab.code: lab.name for lab in labels.dimension("hype").labels}
+DIMENSION_WORDS = {code: dim.name.lower() for code, dim in labels.vocabulary().items()}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _WHITESPACE = re.compile(r"\s+")

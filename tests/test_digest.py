@@ -270,7 +270,7 @@ def test_sections_in_reading_order(db):
     assert "Human RCT · Indirect commercial interest · Low hype" in body
     assert "No study · Direct commercial interest · Low hype" in body
     assert "Why: “cures baldness” (hype)" in body  # in the hype section, the hype cue
-    assert "Why: “in mice” (evidence)" in body
+    assert "Why: “in mice” (evidence stage)" in body
     assert entry["counts"]["evidence_stage"]["human_rct"] == 1
     assert entry["counts"]["hype"] == {"high": 2, "low": 7}
     assert entry["counts"]["human_evidence"] == 2 and entry["counts"]["hype_alerts"] == 2
