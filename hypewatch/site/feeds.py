@@ -109,7 +109,6 @@ def _feed_title(datasette, request, sql, table, database, query_name, data) -> s
     return title
 
 
-
 def _entry_link(datasette, request, link: Any) -> str:
     """The entry's link as an absolute http(s) URL: a site path made absolute, anything else the feed's URL."""
     if isinstance(link, str) and link.startswith("/") and not link.startswith("//"):
@@ -161,6 +160,7 @@ def register_output_renderer(datasette):
 
 @hookimpl
 def startup(datasette):
+    """Say so when another plugin's .atom renderer won (it would have to be registered trylast too)."""
     render = datasette.renderers.get("atom", (None, None))[0]
     if render is not render_atom:
         log.warning("another plugin renders .atom: feeds lose empty-feed handling, safe links and nh3 cleaning")
