@@ -20,7 +20,7 @@ __all__ = ["CONFIG_DIR", "DATABASE_NAME", "ServeError", "make_app", "serve"]
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "hypewatch"
-#: The shipped Datasette configuration directory (metadata.yaml, settings.json, templates/, static/, plugins/).
+#: The shipped Datasette configuration directory (metadata.yaml, settings.json, templates/, static/).
 CONFIG_DIR = Path(os.environ.get("HYPEWATCH_SITE_DIR") or Path(__file__).resolve().parent.parent / "deploy" / "datasette")
 
 

@@ -25,6 +25,7 @@ def test_dockerfile_is_slim_non_root_with_healthcheck_and_volume():
     assert "HEALTHCHECK" in text and 'VOLUME ["/data"]' in text
     for path in ("hypewatch", "harvester", "scoring", "db", "deploy/datasette"):
         assert f"COPY {path} " in text
+    assert "pip install" in text  # the site's Datasette plugins are entry points of the installed distribution
 
 
 def test_compose_shares_one_volume_between_harvester_and_site():

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-import importlib.util
 import re
+import subprocess
+import sys
 import time
 from collections import Counter
 from html.parser import HTMLParser
@@ -18,6 +19,7 @@ import pytest
 from lxml import etree
 
 from hypewatch.serve import CONFIG_DIR, DATABASE_NAME, ServeError, make_app
+from hypewatch.site import data, feeds, labels, markup
 from tests.sitedata import HOSTILE_ID, ITEMS, XSS_MARK, build_site_db
 
 CANNED = ["latest", "human_evidence", "hype_alerts", "treatment_pipeline", "source_health"]
@@ -58,14 +60,6 @@ def demo_ds(tmp_path_factory):
 @pytest.fixture(scope="module")
 def empty_ds(tmp_path_factory):
     return make_app(build_site_db(tmp_path_factory.mktemp("empty") / "empty.db", items=[]))
-
-
-def _plugin_module():
-    path = CONFIG_DIR / "plugins" / "hypewatch_site.py"
-    spec = importlib.util.spec_from_file_location("hypewatch_site_under_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # -- safety checker ----------------------------------------------------------------------------------------
@@ -142,15 +136,15 @@ def assert_inert_feed(body: bytes, where: str) -> None:
 
 
 def test_shipped_configuration_boots(site_db):
-    """Exactly deploy/datasette: metadata.yaml, settings.json, the plugin and the templates all load."""
+    """Exactly deploy/datasette: metadata.yaml, settings.json, the plugins and the templates all load."""
     assert (CONFIG_DIR / "metadata.yaml").is_file()
     app = make_app(site_db)
     plugins, settings, databases, home = fetch_all(
         app, ["/-/plugins.json", "/-/settings.json", "/-/databases.json", "/"])
     names = {p["name"] for p in plugins.json()}
-    assert "hypewatch_site.py" in names and "datasette-atom" in names
-    hooks = next(p for p in plugins.json() if p["name"] == "hypewatch_site.py")["hooks"]
-    assert {"render_cell", "register_routes", "startup", "extra_template_vars", "prepare_connection"} <= set(hooks)
+    assert "hypewatch" in names and "datasette-atom" in names
+    hooks = {h for p in plugins.json() if p["name"] == "hypewatch" for h in p["hooks"]}
+    assert {"render_cell", "register_routes", "startup", "extra_template_vars", "prepare_connection"} <= hooks
     assert settings.json()["sql_time_limit_ms"] == 1000
     assert settings.json()["suggest_facets"] is False
     assert [d["name"] for d in databases.json()] == [DATABASE_NAME]
@@ -159,6 +153,70 @@ def test_shipped_configuration_boots(site_db):
     queries = metadata["databases"]["hypewatch"]["queries"]
     assert set(CANNED) | {"human_evidence_feed", "hype_alerts_feed", "treatment_feed"} <= set(queries)
     assert metadata["license"] == "MIT"
+
+
+SITE_PLUGINS = ("labels", "markup", "search", "cells", "charts", "pages", "feeds")
+
+
+def test_site_plugins_are_entry_points_of_the_distribution(ds):
+    """Each hypewatch.site plugin module is a `datasette` entry point: Datasette loads it however it starts."""
+    import importlib
+    from importlib.metadata import entry_points
+
+    from datasette.plugins import pm
+
+    declared = {ep.name: ep.value for ep in entry_points(group="datasette") if ep.dist.name == "hypewatch"}
+    assert declared == {f"hypewatch_{name}": f"hypewatch.site.{name}" for name in SITE_PLUGINS}
+    for name, module in declared.items():
+        assert pm.get_plugin(name) is importlib.import_module(module), name
+    listed = [p for p in fetch(ds, "/-/plugins.json").json() if p["name"] == "hypewatch"]
+    assert len(listed) == len(SITE_PLUGINS) and all(p["hooks"] for p in listed)
+    assert {h for p in listed for h in p["hooks"]} == {
+        "asgi_wrapper", "filters_from_request", "register_facet_classes", "render_cell", "register_routes",
+        "extra_css_urls", "prepare_jinja2_environment", "extra_template_vars", "prepare_connection",
+        "register_output_renderer", "startup"}
+    assert not (CONFIG_DIR / "plugins").exists()  # deploy/datasette holds data only
+
+
+def test_plain_datasette_command_on_the_config_dir_loads_the_plugins(tmp_path):
+    """`datasette DIR` on a copy of deploy/datasette holding the database: routes, search, cells and feeds work."""
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree(CONFIG_DIR, site)
+    build_site_db(site / "hypewatch.db")
+
+    def get(path: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "datasette", str(site), "--get", path],
+                                capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert result.returncode == 0, (path, result.stdout[-500:], result.stderr[-2000:])
+        return result.stdout
+
+    assert get("/-/charts").count("<svg") >= 4
+    search = get("/hypewatch/items?_search=mice")
+    assert "the 1,000 most recently harvested matches" in search and 'class="hw-badge' in search
+    assert assert_valid_feed(get("/hypewatch/hype_alerts_feed.atom").encode(), "plain datasette").entries
+    assert assert_valid_feed(get("/hypewatch/treatment_feed.atom?treatment=nope").encode(), "empty").entries == []
+
+
+def test_the_feeds_use_their_own_renderer_and_leave_datasette_atom_unpatched(ds, site_db):
+    """.atom is rendered by hypewatch.site.feeds (register_output_renderer); datasette_atom is not modified."""
+    import datasette_atom
+
+    assert ds.renderers["atom"] == (feeds.render_atom, datasette_atom.can_render_atom)
+    # In a fresh interpreter: datasette_atom as imported, then every plugin loaded, started and a feed served.
+    script = (
+        "import asyncio, sys, datasette_atom\n"
+        "before = dict(vars(datasette_atom))\n"
+        "from hypewatch.serve import make_app\n"
+        "ds = make_app(sys.argv[1])\n"
+        "assert asyncio.run(ds.client.get('/hypewatch/hype_alerts_feed.atom')).status_code == 200\n"
+        "after = vars(datasette_atom)\n"
+        "print(sorted(k for k in before.keys() | after.keys() if before.get(k) is not after.get(k)))\n")
+    result = subprocess.run([sys.executable, "-c", script, str(site_db)], capture_output=True, text=True,
+                            timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
 
 
 def test_database_is_named_hypewatch_whatever_the_file(tmp_path):
@@ -441,17 +499,10 @@ def test_empty_database_pages(empty_ds):
         assert fetch(empty_ds, path).status_code == 200, path
 
 
-def _site_plugin():
-    from datasette.plugins import pm
-
-    return next(m for m in pm.get_plugins() if hasattr(m, "cached_summary"))
-
-
 def test_home_and_charts_summaries_follow_the_data(tmp_path, monkeypatch):
     """Aggregates are cached (they scan every item) but recomputed once a harvest has committed."""
     path = build_site_db(tmp_path / "cache.db", items=[])
     app = make_app(path)
-    plugin = _site_plugin()
     before = fetch(app, "/").text
     assert "_treatment=minoxidil" not in before
     build_site_db(tmp_path / "other.db")  # same items as the shared fixture, copied in below
@@ -462,7 +513,7 @@ def test_home_and_charts_summaries_follow_the_data(tmp_path, monkeypatch):
     dst["items"].insert_all(src["items"].rows, replace=True)
     dst.conn.commit()
     assert fetch(app, "/").text == before  # within the fresh window: served from the cache
-    monkeypatch.setattr(plugin, "SUMMARY_FRESH_S", 0)
+    monkeypatch.setattr(data, "SUMMARY_FRESH_S", 0)
     after = fetch(app, "/").text
     assert after != before and 'href="/hypewatch/items?_treatment=minoxidil"' in after
     charts = fetch(app, "/-/charts").text
@@ -569,43 +620,40 @@ def test_hostile_item_is_inert_everywhere(ds, demo_ds):
     assert XSS_MARK.encode() in alerts  # the hostile item is in the feed, as text
 
 
-# -- helpers (the plugin's pure functions) --------------------------------------------------------------------
+# -- helpers (the plugins' pure functions) --------------------------------------------------------------------
 
 
 def test_highlight_escapes_before_marking():
-    plugin = _plugin_module()
-    out = str(plugin.highlight("Mice <b>grew</b> hair in MICE", "mice"))
+    out = str(markup.highlight("Mice <b>grew</b> hair in MICE", "mice"))
     assert out == "<mark>Mice</mark> &lt;b&gt;grew&lt;/b&gt; hair in <mark>MICE</mark>"
-    assert str(plugin.highlight("a & b", "amp")) == "a &amp; b"
-    assert str(plugin.highlight("<script>x", "<script>")) == "<mark>&lt;script&gt;</mark>x"
-    assert str(plugin.highlight(None, None)) == ""
+    assert str(markup.highlight("a & b", "amp")) == "a &amp; b"
+    assert str(markup.highlight("<script>x", "<script>")) == "<mark>&lt;script&gt;</mark>x"
+    assert str(markup.highlight(None, None)) == ""
 
 
 def test_only_http_urls_become_links():
-    plugin = _plugin_module()
-    assert plugin.safe_url("https://example.org/a?b=1") == "https://example.org/a?b=1"
+    assert markup.safe_url("https://example.org/a?b=1") == "https://example.org/a?b=1"
     for bad in ("javascript:alert(1)", " javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,x",
                 "//evil.example", "/relative", "http://", "https://exa mple.org", None, 3):
-        assert plugin.safe_url(bad) is None, bad
-    assert plugin.doi_url("javascript:alert(1)") is None and plugin.pmid_url("<script>") is None
-    assert plugin.nct_url("NCT0<script>") is None
-    assert plugin.label("evidence_stage", "human_rct") == "Human RCT"
-    assert plugin.label("hype", None) == "Not scored"
-    assert "<img" not in str(plugin.badge("hype", '"><img src=x onerror=alert(1)>'))
+        assert markup.safe_url(bad) is None, bad
+    assert markup.doi_url("javascript:alert(1)") is None and markup.pmid_url("<script>") is None
+    assert markup.nct_url("NCT0<script>") is None
+    assert labels.label("evidence_stage", "human_rct") == "Human RCT"
+    assert labels.label("hype", None) == "Not scored"
+    assert "<img" not in str(labels.badge("hype", '"><img src=x onerror=alert(1)>'))
 
 
 def test_feed_entry_html_is_escaped_text():
-    plugin = _plugin_module()
-    out = plugin.entry_html("animal", "direct", "high", '["minoxidil", "<b>x</b>"]',
-                            "<script>alert(1)</script>", "Src", "clinic", "javascript:alert(1)")
+    out = feeds.entry_html("animal", "direct", "high", '["minoxidil", "<b>x</b>"]',
+                           "<script>alert(1)</script>", "Src", "clinic", "javascript:alert(1)")
     assert "<script>" not in out and "&lt;script&gt;" in out and "javascript:" not in out
     assert "Animal" in out and "Direct commercial interest" in out and "&lt;b&gt;x&lt;/b&gt;" in out
     assert "claim" not in out  # eight arguments, as before claim strength: no claim shown
-    out = plugin.entry_html("animal", "direct", "high", "[]", "", "Src", "clinic", "https://example.org/a",
-                            "direct_causal")
+    out = feeds.entry_html("animal", "direct", "high", "[]", "", "Src", "clinic", "https://example.org/a",
+                           "direct_causal")
     assert "<strong>Animal</strong> · Direct causal claim · Direct commercial interest · High hype" in out
-    assert "&lt;b&gt;" in plugin.entry_html("animal", None, None, None, None, None, None, None, "<b>x</b>")
-    out = plugin.entry_html(None, None, None, None, None, None, None, "https://example.org/a")
+    assert "&lt;b&gt;" in feeds.entry_html("animal", None, None, None, None, None, None, None, "<b>x</b>")
+    out = feeds.entry_html(None, None, None, None, None, None, None, "https://example.org/a")
     assert '<a href="https://example.org/a">' in out and "Not scored" in out
 
 
@@ -613,22 +661,21 @@ def test_label_vocabulary_matches_the_scorer_and_the_stylesheet():
     """Every value the scorer can give has a display name, a short name, a chart colour and a badge style."""
     from scoring.model import CLAIM_STRENGTHS, COMMERCIAL_LEVELS, EVIDENCE_STAGES, HYPE_LEVELS
 
-    plugin = _plugin_module()
-    assert plugin.CLAIM_ORDER == CLAIM_STRENGTHS
-    assert (plugin.EVIDENCE_ORDER, plugin.COMMERCIAL_ORDER, plugin.HYPE_ORDER) == (
+    assert labels.CLAIM_ORDER == CLAIM_STRENGTHS
+    assert (labels.EVIDENCE_ORDER, labels.COMMERCIAL_ORDER, labels.HYPE_ORDER) == (
         EVIDENCE_STAGES, COMMERCIAL_LEVELS, HYPE_LEVELS)
     css = (CONFIG_DIR / "static" / "hypewatch.css").read_text()
     for dimension, codes in (("evidence_stage", EVIDENCE_STAGES), ("claim_strength", CLAIM_STRENGTHS),
                              ("commercial_interest", COMMERCIAL_LEVELS), ("hype", HYPE_LEVELS)):
-        assert set(plugin.LABELS[dimension]) == set(codes), dimension
-        assert set(plugin.COLORS[dimension]) == set(codes), dimension
-        assert dimension in plugin.DIMENSION_NAMES and plugin.BADGE_COLUMNS[dimension] == dimension
+        assert set(labels.LABELS[dimension]) == set(codes), dimension
+        assert set(labels.COLORS[dimension]) == set(codes), dimension
+        assert dimension in labels.DIMENSION_NAMES and labels.BADGE_COLUMNS[dimension] == dimension
         for code in codes:
             css_class = f"hw-{dimension}-{code}".replace("_", "-")
             assert f".{css_class} {{" in css, css_class
-            assert f'class="hw-badge {css_class}"' in str(plugin.badge(dimension, code))
-    assert set(plugin.SHORT_LABELS["claim_strength"]) == set(CLAIM_STRENGTHS)
-    assert plugin.label("claim_strength", "conditional_causal") == "Conditional causal claim"
-    assert plugin.label("claim_strength", None) == "Not scored"
+            assert f'class="hw-badge {css_class}"' in str(labels.badge(dimension, code))
+    assert set(labels.SHORT_LABELS["claim_strength"]) == set(CLAIM_STRENGTHS)
+    assert labels.label("claim_strength", "conditional_causal") == "Conditional causal claim"
+    assert labels.label("claim_strength", None) == "Not scored"
     reason = {"dimension": "claim_strength", "label": "direct_causal", "cue": "regrows", "snippet": "", "weight": 1}
-    assert "hw-claim-strength-direct-causal" in str(plugin.reason_label(reason))
+    assert "hw-claim-strength-direct-causal" in str(labels.reason_label(reason))

@@ -1,1 +1,15 @@
-"""The public site: Datasette plugins (labels, search, pages, charts, feeds), registered as an entry point."""
+"""The public site: small Datasette plugins (labels, markup, search, cells, charts, pages, feeds), each an entry point.
+
+Each module below registers its own hooks through the ``datasette`` entry points
+of this distribution (pyproject.toml), so they load however Datasette starts
+(``hypewatch serve`` or a plain ``datasette`` command) once hypewatch is installed.
+``data`` holds what the pages and charts share and registers no hooks.
+"""
+
+#: The name the database is published under, whatever its file is called.
+DATABASE = "hypewatch"
+
+
+def site_config(datasette) -> dict:
+    """This site's plugin settings (``plugins: hypewatch:`` in metadata.yaml)."""
+    return datasette.plugin_config("hypewatch") or {}

@@ -1,0 +1,151 @@
+"""The items table at scale: capped full-text search, the ?_treatment= filter and the treatments facet.
+
+Datasette's own ways answer these from the wide items rows: the array facet and treatments__arraycontains
+parse every row's JSON, and ?_search= materialises every match before sorting, counting and faceting
+(seconds, then "SQL interrupted", for a common word at a million items: bench/site.py). The site answers
+them from item_treatments (db migrations m004/m005) and from the newest matches of the FTS index.
+"""
+
+from __future__ import annotations
+
+import re
+
+from datasette import hookimpl
+from datasette.database import QueryInterrupted
+from datasette.facets import Facet
+from datasette.filters import FilterArguments
+from datasette.utils import path_with_added_args, path_with_removed_args
+
+from hypewatch.site import DATABASE, site_config
+
+SEARCH_NEWEST = 1000  # default for the plugin setting search_newest
+
+
+def search_newest(datasette) -> int:
+    try:
+        return max(1, int(site_config(datasette).get("search_newest") or SEARCH_NEWEST))
+    except (TypeError, ValueError):
+        return SEARCH_NEWEST
+
+
+def _items_table_paths(datasette) -> re.Pattern[str]:
+    return re.compile(re.escape(datasette.urls.table(DATABASE, "items")) + r"(\.[a-z]+)?$")
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """Send ?_search= on the items table to the capped search (?_q=), so the search box and the API stay fast.
+
+    Datasette's search form and every link people already have use _search; renaming it in the
+    query string before Datasette sees it keeps those URLs working. Column searches (_search_title=)
+    are left to Datasette.
+    """
+
+    def wrap(app):
+        async def items_search(scope, receive, send):
+            query = scope.get("query_string") or b""
+            if scope.get("type") == "http" and b"_search=" in query:
+                if _items_table_paths(datasette).match(scope.get("path") or ""):
+                    # The table form carries the current ?_q= as a hidden field: the newly typed words win.
+                    parts = [b"_q=" + part[len(b"_search="):] if part.startswith(b"_search=") else part
+                             for part in query.split(b"&") if not part.startswith(b"_q=")]
+                    scope = dict(scope, query_string=b"&".join(parts))
+            return await app(scope, receive, send)
+
+        return items_search
+
+    return wrap
+
+
+# tryfirst: before Datasette's own filters (datasette.filters), so this filter's clauses and descriptions
+# come first, and the treatments facet before Datasette's facets.
+@hookimpl(tryfirst=True)
+def filters_from_request(request, database, table, datasette):
+    """?_treatment=NAME (repeatable: all of them) and ?_q=WORDS (the newest matches) on the items table."""
+    if database != DATABASE or table != "items":
+        return None
+    wanted = [name for name in request.args.getlist("_treatment") if name.strip()]
+    query = (request.args.get("_q") or "").strip()
+    if not (wanted or query):
+        return None
+    clauses, params, described, context = [], {}, [], {}
+    for i, name in enumerate(wanted):
+        clauses.append(f"id in (select item_id from item_treatments where treatment = :hw_treatment_{i})")
+        params[f"hw_treatment_{i}"] = name.strip().lower()
+        described.append(f"treatment is {name.strip().lower()}")
+    if not query:
+        return FilterArguments(clauses, params=params, human_descriptions=described, extra_context=context)
+    newest = search_newest(datasette)
+    match = ":hw_q" if request.args.get("_searchmode") == "raw" else "escape_fts(:hw_q)"
+    # FTS5 walks its doclist from the highest rowid (the latest harvested) and stops after `newest`:
+    # the page, its count and its facets cost the same for "minoxidil" as for a rare word.
+    subquery = f"select rowid from items_fts where items_fts match {match} order by rowid desc limit {newest}"
+    described.append(f'search matches "{query}" (the {newest:,} most recently harvested matches at most)')
+    context = {"search": query, "supports_search": True}
+
+    async def with_matches():
+        # The page runs its query, its count and one query per facet: match once, and hand them
+        # the rowids (integers from SQLite, so safe to inline) instead of eight full-text searches.
+        try:
+            result = await datasette.get_database(DATABASE).execute(subquery, {"hw_q": query})
+        except Exception:  # noqa: BLE001 - a bad raw query or the time limit: let the page report it
+            clauses.append(f"rowid in ({subquery})")
+            params["hw_q"] = query
+        else:
+            clauses.append("rowid in (" + ",".join(str(int(r[0])) for r in result.rows) + ")")
+        return FilterArguments(clauses, params=params, human_descriptions=described, extra_context=context)
+
+    return with_matches
+
+
+class ItemTreatmentsFacet(Facet):
+    """The treatments facet, counted from item_treatments' index instead of every item's JSON array.
+
+    Configured in metadata.yaml as ``- item_treatments: treatments``; its links toggle ?_treatment=.
+    """
+
+    type = "item_treatments"
+
+    async def suggest(self):
+        return []
+
+    async def facet_results(self):
+        results, timed_out = [], []
+        size = self.get_facet_size()
+        selected_now = [v.strip().lower() for v in self.request.args.getlist("_treatment")]
+        for source_and_config in self.get_configs():
+            config = source_and_config["config"]
+            column = config.get("column") or config["simple"]
+            if " where " in self.sql.lower():
+                sql = (f"select treatment as value, count(*) as count from item_treatments "
+                       f"where item_id in (select id from ({self.sql})) "
+                       f"group by treatment order by count desc, value limit {size + 1}")
+            else:  # the whole table: the covering index alone
+                sql = (f"select treatment as value, count(*) as count from item_treatments "
+                       f"group by treatment order by count desc, value limit {size + 1}")
+            try:
+                rows = await self.ds.execute(self.database, sql, self.params, truncate=False,
+                                             custom_time_limit=self.ds.setting("facet_time_limit_ms"))
+            except QueryInterrupted:
+                timed_out.append(column)
+                continue
+            values = []
+            for row in rows.rows[:size]:
+                value = str(row["value"])
+                selected = value in selected_now
+                toggle = (path_with_removed_args(self.request, {"_treatment": value}) if selected
+                          else path_with_added_args(self.request, {"_treatment": value}))
+                values.append({"value": value, "label": value, "count": row["count"],
+                               "toggle_url": self.ds.absolute_url(self.request, toggle), "selected": selected})
+            results.append({"name": column, "type": self.type, "results": values,
+                            "hideable": source_and_config["source"] != "metadata",
+                            "toggle_url": self.ds.urls.path(path_with_removed_args(
+                                self.request, {f"_facet_{self.type}": column})),
+                            "truncated": len(rows) > size})
+        return results, timed_out
+
+
+@hookimpl(tryfirst=True)
+def register_facet_classes():
+    return [ItemTreatmentsFacet]
+
