@@ -20,6 +20,7 @@ class Label:
     heading: str
     colour: str
     meaning: str
+    badge: tuple[str, str] = ("#eceff1", "#37474f")  # background, text
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ def _load(path: Path = LABELS_PATH) -> tuple[dict[str, Dimension], tuple[str, ..
             labels.append(Label(
                 code=str(v["code"]), name=v["name"], short=v.get("short", v["name"]),
                 heading=v.get("heading", v["name"]), colour=v.get("colour", "#9aa0a6"), meaning=v.get("meaning", ""),
+                badge=tuple(v.get("badge", ("#eceff1", "#37474f"))),
             ))
         dims[code] = Dimension(code, spec.get("name", code), tuple(labels))
     return dims, tuple(data.get("publishers", {}).get("codes", ()))

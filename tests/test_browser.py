@@ -269,15 +269,15 @@ def test_clicking_a_facet_value_filters_the_items_table(web):
     before = _rows(page)
     assert before >= 10
     facet = page.locator('#facet-evidence_stage a[data-facet-value="animal"]')
-    assert facet.inner_text().strip() == "Animal"  # readable name, not the code
+    assert facet.inner_text().strip() == "Animal study"  # readable name, not the code
     facet.click()
     page.wait_for_url(re.compile(r"[?&]evidence_stage=animal(&|$)"))
     assert parse_qs(urlsplit(page.url).query)["evidence_stage"] == ["animal"]
     after = _rows(page)
     assert 0 < after < before and after == 2
     stages = page.locator("table.rows-and-columns tbody td.col-evidence_stage").all_inner_texts()
-    assert stages and all(s.strip() == "Animal" for s in stages), stages
-    assert page.locator("#facet-evidence_stage .hw-facet-selected").inner_text().startswith("Animal")
+    assert stages and all(s.strip() == "Animal study" for s in stages), stages
+    assert page.locator("#facet-evidence_stage .hw-facet-selected").inner_text().startswith("Animal study")
     # the array facet on treatments narrows further, and the selected value can be removed again
     page.locator('#facet-treatments a[data-facet-value="cerium nanoparticles"]').click()
     page.wait_for_url(re.compile(r"_treatment="))

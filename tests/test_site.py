@@ -285,7 +285,8 @@ def test_items_table_has_facets_badges_and_newest_first(ds):
     page = fetch(ds, "/hypewatch/items")
     assert page.status_code == 200
     text = page.text
-    for shown in ("Human RCT", "Meta-analysis", "Cells / in vitro", "Animal", "Human anecdote", "Human, uncontrolled",
+    for shown in ("Human RCT", "Meta-analysis", "Cells or tissue in the lab", "Animal study", "Human anecdote",
+                  "Human study without control group",
                   "No study", "Direct commercial interest", "Indirect commercial interest", "No commercial interest",
                   "Low hype", "Medium hype", "High hype", "Not scored", "No claim", "Correlational claim",
                   "Conditional causal claim", "Direct causal claim"):
@@ -476,7 +477,7 @@ def test_feeds_are_valid_atom_with_stable_ids(ds):
     # its javascript: URL is replaced by the item's page on the site
     assert hostile.link == f"http://localhost/hypewatch/items/{HOSTILE_ID}"
     mice = next(e for e in alerts.entries if e.title.startswith("Scientists CURE baldness"))
-    assert "<strong>Animal</strong> · Direct causal claim · No commercial interest · High hype" in mice.content[0].value
+    assert "<strong>Animal study</strong> · Direct causal claim · No commercial interest · High hype" in mice.content[0].value
 
 
 def test_empty_feeds_are_valid(ds, empty_ds):
@@ -651,20 +652,30 @@ def test_feed_entry_html_is_escaped_text():
     assert "claim" not in out  # eight arguments, as before claim strength: no claim shown
     out = feeds.entry_html("animal", "direct", "high", "[]", "", "Src", "clinic", "https://example.org/a",
                            "direct_causal")
-    assert "<strong>Animal</strong> · Direct causal claim · Direct commercial interest · High hype" in out
+    assert "<strong>Animal study</strong> · Direct causal claim · Direct commercial interest · High hype" in out
     assert "&lt;b&gt;" in feeds.entry_html("animal", None, None, None, None, None, None, None, "<b>x</b>")
     out = feeds.entry_html(None, None, None, None, None, None, None, "https://example.org/a")
     assert '<a href="https://example.org/a">' in out and "Not scored" in out
 
 
+def test_badge_colours_are_served_from_the_vocabulary(ds):
+    css = fetch(ds, "/-/labels.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert ".hw-evidence-stage-human-rct { background: #2e7d32; color: #fff; }" in css.text
+    page = fetch(ds, "/hypewatch/items")
+    assert "/-/labels.css" in page.text and "/static/hypewatch.css" in page.text
+
+
 def test_label_vocabulary_matches_the_scorer_and_the_stylesheet():
-    """Every value the scorer can give has a display name, a short name, a chart colour and a badge style."""
+    """Every value the scorer can give has a display name, a chart colour and a badge style, all from the
+    one vocabulary: the site serves the badge colours it generates from it."""
     from scoring.model import CLAIM_STRENGTHS, COMMERCIAL_LEVELS, EVIDENCE_STAGES, HYPE_LEVELS
 
     assert labels.CLAIM_ORDER == CLAIM_STRENGTHS
     assert (labels.EVIDENCE_ORDER, labels.COMMERCIAL_ORDER, labels.HYPE_ORDER) == (
         EVIDENCE_STAGES, COMMERCIAL_LEVELS, HYPE_LEVELS)
-    css = (CONFIG_DIR / "static" / "hypewatch.css").read_text()
+    css = labels.badge_css()
+    static = (CONFIG_DIR / "static" / "hypewatch.css").read_text()
     for dimension, codes in (("evidence_stage", EVIDENCE_STAGES), ("claim_strength", CLAIM_STRENGTHS),
                              ("commercial_interest", COMMERCIAL_LEVELS), ("hype", HYPE_LEVELS)):
         assert set(labels.LABELS[dimension]) == set(codes), dimension
@@ -673,7 +684,9 @@ def test_label_vocabulary_matches_the_scorer_and_the_stylesheet():
         for code in codes:
             css_class = f"hw-{dimension}-{code}".replace("_", "-")
             assert f".{css_class} {{" in css, css_class
+            assert f".{css_class} {{" not in static, f"{css_class}: a second colour outside the vocabulary"
             assert f'class="hw-badge {css_class}"' in str(labels.badge(dimension, code))
+    assert ".hw-relevant-1 {" in css and ".hw-relevant-0 {" in css
     assert set(labels.SHORT_LABELS["claim_strength"]) == set(CLAIM_STRENGTHS)
     assert labels.label("claim_strength", "conditional_causal") == "Conditional causal claim"
     assert labels.label("claim_strength", None) == "Not scored"

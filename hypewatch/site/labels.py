@@ -9,61 +9,33 @@ from datasette import hookimpl
 from markupsafe import Markup
 
 from hypewatch.site.markup import json_list
+from scoring import labels as vocabulary
 
-EVIDENCE_ORDER = ("none", "in_vitro", "animal", "human_anecdote", "human_uncontrolled", "human_rct", "meta_analysis")
-COMMERCIAL_ORDER = ("none", "indirect", "direct")
-CLAIM_ORDER = ("no_claim", "correlational", "conditional_causal", "direct_causal")
-HYPE_ORDER = ("low", "medium", "high")
+# Everything below is read from the one label vocabulary (scoring/labels.toml).
+_VOCABULARY = vocabulary.vocabulary()
+EVIDENCE_ORDER = vocabulary.codes("evidence_stage")
+COMMERCIAL_ORDER = vocabulary.codes("commercial_interest")
+CLAIM_ORDER = vocabulary.codes("claim_strength")
+HYPE_ORDER = vocabulary.codes("hype")
+# SQLite stores relevance as 1/0; Python code may hold True/False or "true"/"false".
+_RELEVANT_KEYS = {"true": (1, "1", True, "true"), "false": (0, "0", False, "false")}
+
+
+def _keys(dim: str, code: str) -> tuple:
+    return _RELEVANT_KEYS.get(code, (code,)) if dim == "relevant" else (code,)
+
 
 LABELS: dict[str, dict[Any, str]] = {
-    "evidence_stage": {
-        "none": "No study",
-        "in_vitro": "Cells / in vitro",
-        "animal": "Animal",
-        "human_anecdote": "Human anecdote",
-        "human_uncontrolled": "Human, uncontrolled",
-        "human_rct": "Human RCT",
-        "meta_analysis": "Meta-analysis",
-    },
-    "claim_strength": {
-        "no_claim": "No claim",
-        "correlational": "Correlational claim",
-        "conditional_causal": "Conditional causal claim",
-        "direct_causal": "Direct causal claim",
-    },
-    "commercial_interest": {
-        "none": "No commercial interest",
-        "indirect": "Indirect commercial interest",
-        "direct": "Direct commercial interest",
-    },
-    "hype": {"low": "Low hype", "medium": "Medium hype", "high": "High hype"},
-    "relevant": {1: "Hair loss", 0: "Off-topic", "1": "Hair loss", "0": "Off-topic", True: "Hair loss",
-                 False: "Off-topic"},
+    dim: {key: lab.name for lab in d.labels for key in _keys(dim, lab.code)}
+    for dim, d in _VOCABULARY.items() if d.labels
 }
-SHORT_LABELS = {
-    "claim_strength": {"no_claim": "None", "correlational": "Correlational", "conditional_causal": "Conditional",
-                       "direct_causal": "Direct"},
-    "commercial_interest": {"none": "None", "indirect": "Indirect", "direct": "Direct"},
-    "hype": {"low": "Low", "medium": "Medium", "high": "High"},
+SHORT_LABELS: dict[str, dict[Any, str]] = {
+    dim: {key: lab.short for lab in d.labels for key in _keys(dim, lab.code) if lab.short != lab.name}
+    for dim, d in _VOCABULARY.items() if d.labels
 }
-DIMENSION_NAMES = {
-    "relevant": "Relevance",
-    "evidence_stage": "Evidence stage",
-    "claim_strength": "Claim strength",
-    "commercial_interest": "Commercial interest",
-    "hype": "Hype",
-    "treatments": "Treatments",
-}
-COLORS = {
-    "evidence_stage": {
-        "none": "#9aa0a6", "in_vitro": "#b39ddb", "animal": "#f6ad55", "human_anecdote": "#f48fb1",
-        "human_uncontrolled": "#81c784", "human_rct": "#2e7d32", "meta_analysis": "#174e1c",
-    },
-    "claim_strength": {"no_claim": "#b0bec5", "correlational": "#80deea", "conditional_causal": "#26c6da",
-                       "direct_causal": "#00838f"},
-    "commercial_interest": {"none": "#b0bec5", "indirect": "#f9c74f", "direct": "#8e44ad"},
-    "hype": {"low": "#4caf50", "medium": "#fb8c00", "high": "#d32f2f"},
-}
+DIMENSION_NAMES = {dim: d.name for dim, d in _VOCABULARY.items()}
+COLORS = {dim: {lab.code: lab.colour for lab in d.labels} for dim, d in _VOCABULARY.items()
+          if d.labels and dim != "relevant"}
 #: Columns (also in canned queries) whose values are label codes shown as badges.
 BADGE_COLUMNS = {
     "evidence_stage": "evidence_stage",
@@ -83,12 +55,12 @@ def label(dimension: str, value: Any) -> str:
 
 
 def badge(dimension: str, value: Any, short: bool = False) -> Markup:
-    """A coloured badge for one label; the CSS class carries the colour (static/hypewatch.css)."""
+    """A coloured badge for one label; the CSS class carries the colour (badge_css, served at /-/labels.css)."""
     text = label(dimension, value)
     if short and value is not None:
         text = SHORT_LABELS.get(dimension, {}).get(value, text)
     code = "unscored" if value is None or value == "" else str(value)
-    css = re.sub(r"[^a-z0-9_-]", "", f"{dimension}-{code}".lower().replace("_", "-"))
+    css = _css_class(dimension, code)
     title = f"{DIMENSION_NAMES.get(dimension, dimension)}: {label(dimension, value)}"
     return Markup('<span class="hw-badge hw-{}" title="{}">{}</span>').format(css, title, text)
 
@@ -119,3 +91,35 @@ def _sql_label(dimension, value):
 def prepare_connection(conn, database, datasette):
     """SQL: hw_label(dimension, code) is the display name, for canned queries and the SQL endpoint."""
     conn.create_function("hw_label", 2, _sql_label, deterministic=True)
+
+
+def _css_class(dimension: str, key: Any) -> str:
+    return re.sub(r"[^a-z0-9_-]", "", f"{dimension}-{key}".lower().replace("_", "-"))
+
+
+def badge_css() -> str:
+    """The badges' colours, one rule per label code, from the vocabulary's badge colours."""
+    rules = []
+    for dim, d in _VOCABULARY.items():
+        for lab in d.labels:
+            key = {"true": "1", "false": "0"}.get(lab.code, lab.code) if dim == "relevant" else lab.code
+            background, text = lab.badge
+            rules.append(f".hw-{_css_class(dim, key)} {{ background: {background}; color: {text}; }}")
+    return "\n".join(rules) + "\n"
+
+
+async def labels_css(request, datasette):
+    from datasette.utils.asgi import Response
+
+    return Response(badge_css(), content_type="text/css; charset=utf-8",
+                    headers={"cache-control": "public, max-age=3600"})
+
+
+@hookimpl
+def register_routes(datasette):
+    return [(r"^/-/labels\.css$", labels_css)]
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return [datasette.urls.path("/-/labels.css")]

@@ -41,6 +41,13 @@ class Helpers:
     reasons_by_dimension = staticmethod(reasons_by_dimension)
     reason_label = staticmethod(reason_label)
 
+    @staticmethod
+    def vocabulary(dimension: str):
+        """A dimension's labels (code, name, short, heading, colour, meaning), weakest first."""
+        from scoring import labels as vocabulary
+
+        return vocabulary.dimension(dimension).labels
+
     def item_path(self, item_id: Any) -> str:
         return item_path(self.datasette, item_id)
 
