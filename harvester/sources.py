@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+from scoring.labels import publishers
+
 from .polling import parse_interval
 
 BUNDLED_SOURCES = Path(__file__).with_name("sources.toml")
 KINDS = ("feed", "europepmc", "clinicaltrials", "pubmed")
-PUBLISHERS = ("journal", "preprint", "press", "news", "blog", "clinic", "company", "forum", "registry")
+PUBLISHERS = publishers()  # the kinds of publisher, from the one label vocabulary
 KNOWN_KEYS = {"name", "url", "kind", "publisher", "every", "filter", "local", "notes"}
 
 

@@ -18,6 +18,7 @@ import click
 from db import store
 from harvester.sources import (
     BUNDLED_SOURCES,
+    PUBLISHERS,
     Source,
     SourcesError,
     format_interval,
@@ -244,8 +245,7 @@ def sources_check(db_path: str, sources_path: str | None, names: tuple[str, ...]
 @sources.command("import-opml")
 @common_options
 @click.argument("opml_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--publisher", type=click.Choice(["journal", "preprint", "press", "news", "blog", "clinic",
-                                                 "company", "forum", "registry"]),
+@click.option("--publisher", type=click.Choice(list(PUBLISHERS)),
               default="blog", show_default=True, help="Publisher kind for the imported feeds.")
 @click.option("--every", default="6h", show_default=True, help="Check interval for the imported feeds.")
 @click.option("--dry-run", is_flag=True, help="Print the [[source]] blocks instead of appending them.")
