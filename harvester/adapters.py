@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lxml import etree
 
-from harvester.identity import find_identifiers
+from harvester.identifiers import find_identifiers
 from harvester.parse import Entry, FeedParseError, ParsedFeed
 from harvester.sanitize import plain_text
 
