@@ -34,11 +34,12 @@ from typing import Any
 from db import store
 from scoring import SCORING_VERSION, score_item
 
-from .adapters import ADAPTERS, FollowUp
+from .apis.base import FollowUp
 from .fetch import FEED_ACCEPT, FetchLimits, Fetcher, FetchResult, USER_AGENT
 from .fulltext import extract_text, needs_fulltext
 from .identity import canonical_url, content_hash, item_id
-from .parse import Entry, FeedParseError, ParsedFeed, parse_feed
+from .parse import Entry, FeedParseError, ParsedFeed
+from .parsers import parse_body
 from .polling import next_check
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,7 @@ async def parse_response(fetcher: Fetcher, kind: str, result: FetchResult, cpu: 
     ``cpu`` runs the parse off the event loop: a thread, or a worker process
     when the pass is large enough for parsing to need more than one core.
     """
-    return await _parse_following_up(fetcher, kind, result, cpu, _parse_only)
+    return await _parse_following_up(fetcher, kind, result, cpu, parse_body)
 
 
 async def _parse_following_up(fetcher: Fetcher, kind: str, result: FetchResult, cpu: Offload,
@@ -216,12 +217,6 @@ async def _parse_following_up(fetcher: Fetcher, kind: str, result: FetchResult, 
         if isinstance(parsed, FollowUp):
             raise FeedParseError(f"{kind}: the API asked for a third request; check the source URL")
     return parsed
-
-
-def _parse_only(kind: str, body: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed | FollowUp:
-    if kind == "feed":
-        return parse_feed(body, url=url, headers=headers)
-    return ADAPTERS[kind].parse(body, url=url, headers=headers)
 
 
 @dataclass
@@ -246,7 +241,7 @@ def _parse_rows(kind: str, body: bytes, *, url: str, headers: dict[str, str], sr
     have never been harvested: all their items are new (or another source's), so
     scoring them here saves sending every text back to a worker a second time.
     """
-    parsed = _parse_only(kind, body, url=url, headers=headers)
+    parsed = parse_body(kind, body, url=url, headers=headers)
     if isinstance(parsed, FollowUp):
         return parsed
     rows = _rows(src, parsed.entries, now, min_chars)

@@ -274,16 +274,16 @@ def test_filter_keeps_only_relevant_items(httpserver, database):
 
 
 def test_one_broken_source_never_stops_the_others(httpserver, database, monkeypatch):
-    from harvester import pipeline
+    from harvester import parsers
 
-    real = pipeline.parse_feed
+    real = parsers.PARSERS["feed"]
 
     def exploding(body, *, url, headers):
         if url.endswith("/bug"):
             raise RuntimeError("unexpected bug")
         return real(body, url=url, headers=headers)
 
-    monkeypatch.setattr(pipeline, "parse_feed", exploding)
+    monkeypatch.setitem(parsers.PARSERS, "feed", exploding)
     for path in ("/bug", "/a", "/b"):
         httpserver.expect_request(path).respond_with_data(rss(hair_items(1, prefix=f"https://e.org{path}/")),
                                                           content_type="application/rss+xml")
