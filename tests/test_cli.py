@@ -1,4 +1,4 @@
-"""The `hypewatch` command: options, environment variables, summaries and exit codes (DESIGN.md §4)."""
+"""The `hypewatch` command: options, environment variables, summaries and exit codes."""
 
 from __future__ import annotations
 
