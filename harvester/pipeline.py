@@ -5,10 +5,10 @@ that is all) → parse the response into item rows (stable ids, canonical URLs; 
 harvested before has its rows scored there too) → tell new items from updated ones → score
 them → keep only the relevant new ones of a filtered source → full text for items whose feed
 gave a teaser, scored again → queue everything for one commit → schedule the next check.
-Each step is a plain function in its own module, and where the work runs (the CPU thread, a
-worker process, the writer thread) is theirs to know; this file only sequences the steps and
-decides what a failure means for the source. A failure of one source is recorded on that
-source and never reaches the others.
+Each step is a plain function in its own module, and the machinery that runs them lives
+beside this file (``workers``: the CPU thread and worker processes; ``writer``: the batched
+writer thread); this file only sequences the steps and decides what a failure means for the
+source. A failure of one source is recorded on that source and never reaches the others.
 """
 
 from __future__ import annotations
