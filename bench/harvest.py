@@ -14,7 +14,7 @@ What it does:
 * per repeat, in another fresh child process, runs (c) ``feedparser.parse(bytes)`` in a
   plain loop over the same bytes (no network, no database);
 * prints medians: wall time, items/s, peak RSS (getrusage ru_maxrss of the child), and the
-  ratios against the targets of issue 2 (first/parse <= 2x, second/first < 10%, peak < 300 MB).
+  ratios against the targets (first/parse <= 2x, second/first < 10%, peak < 300 MB).
 
 A last child measures each step's single-threaded CPU cost per item on --sample feeds
 (feedparser, our parse_feed, row building, scoring, saving), which gives the scorer's share of
@@ -347,7 +347,7 @@ def _timed(fn, total: dict[str, float], key: str):
 
 
 def child_harvest(args: argparse.Namespace) -> dict:
-    import harvester.pipeline as pipeline
+    import harvester.writer as writer
     from db import open_db, store, sync_sources
     from harvester.pipeline import HarvestSettings, harvest
 
@@ -358,7 +358,7 @@ def child_harvest(args: argparse.Namespace) -> dict:
     # Parsing and scoring run in the worker processes: their cost shows as the workers' CPU.
     # In this process: the writer thread's batches (commit included), save_harvest inside them, known_items.
     timers = {"writer batches": 0.0, "save_harvest": 0.0, "known_items": 0.0}
-    pipeline._Writer._run = staticmethod(_timed(pipeline._Writer._run, timers, "writer batches"))
+    writer.write_batch = _timed(writer.write_batch, timers, "writer batches")
     store.save_harvest = _timed(store.save_harvest, timers, "save_harvest")
     store.known_items = _timed(store.known_items, timers, "known_items")
 
@@ -430,8 +430,11 @@ def child_costs(args: argparse.Namespace) -> dict:
     """
     import feedparser
 
-    import harvester.pipeline as pipeline
+    from db import store
+    from harvester.items import item_rows
     from harvester.parse import parse_feed
+    from harvester.pipeline import HarvestSettings
+    from harvester.scores import encoded_labels, score_input, score_rows
 
     paths = feed_files(Path(args.dir))[: args.sample]
     bodies = [p.read_bytes() for p in paths]
@@ -439,8 +442,8 @@ def child_costs(args: argparse.Namespace) -> dict:
     url = "http://127.0.0.1/feed"
     src = {"name": "bench", "url": "http://127.0.0.1/feed", "kind": "feed", "publisher": "news",
            "every": 3600, "filter": 0, "local": 1}
-    settings = pipeline.HarvestSettings()
-    pipeline.score_rows([{"title": "warm up", "text": "Minoxidil in mice.", "url": url, "publisher": "news"}])
+    settings = HarvestSettings()
+    score_rows([{"title": "warm up", "text": "Minoxidil in mice.", "url": url, "publisher": "news"}])
     out: dict[str, float] = {}
 
     clock = time.process_time()
@@ -452,14 +455,14 @@ def child_costs(args: argparse.Namespace) -> dict:
     parsed = [parse_feed(body, url=url, headers=headers) for body in bodies]
     out["parse_feed"] = time.process_time() - clock
 
-    now = pipeline.store.utcnow()
+    now = store.utcnow()
     clock = time.process_time()
-    feeds = [list(pipeline._rows(src, feed.entries, now, settings.fulltext_min_chars).values()) for feed in parsed]
+    feeds = [list(item_rows(src, feed.entries, now, settings.fulltext_min_chars).values()) for feed in parsed]
     out["rows"] = time.process_time() - clock
 
     clock = time.process_time()
-    for rows in feeds:  # what a worker does for a source that was never harvested (pipeline._parse_rows)
-        for row, labels in zip(rows, pipeline._labels([pipeline._score_input(r) for r in rows])):
+    for rows in feeds:  # what a worker does for a source that was never harvested (items.parse_rows)
+        for row, labels in zip(rows, encoded_labels([score_input(r) for r in rows])):
             row.update(labels)
     out["score"] = time.process_time() - clock
     for rows in feeds:
@@ -467,7 +470,7 @@ def child_costs(args: argparse.Namespace) -> dict:
             row["nct_ids"] = json.dumps(row["nct_ids"], ensure_ascii=False)
             row["meta"] = json.dumps(row["meta"], ensure_ascii=False)
 
-    from db import open_db, store, sync_sources
+    from db import open_db, sync_sources
 
     fetch = {"started_at": store.iso(now), "status": "ok", "new_items": args.items}
     for key, per_commit in (("save", settings.write_batch_items), ("save_per_feed", 1)):
@@ -481,7 +484,7 @@ def child_costs(args: argparse.Namespace) -> dict:
             batches[-1].append(rows)
         clock, wall = time.process_time(), time.perf_counter()
         for batch in batches:
-            with db.atomic():  # each feed's save_harvest is a savepoint inside it, as in pipeline._Writer
+            with db.atomic():  # each feed's save_harvest is a savepoint inside it, as in db.batches.save_harvests
                 for rows in batch:
                     store.save_harvest(db, "bench", source_changes={"last_status": "ok"}, new_items=rows, fetch=fetch)
         out[key] = time.process_time() - clock
@@ -603,9 +606,9 @@ def main() -> int:
     print(f"  single-threaded CPU cost per item ({n} items of {min(args.sample, args.feeds)} feeds, no network):")
     for key, label in (("feedparser", "feedparser.parse, our flags"),
                        ("parse_feed", "harvester.parse.parse_feed (feedparser + normalise + sanitise)  [worker]"),
-                       ("rows", "pipeline._rows (ids, canonical URLs, hashes)  [worker]"),
-                       ("score", "pipeline._labels (scoring.score_item, strongest reasons, JSON)  [worker]"),
-                       ("save", f"store.save_harvest, batched as pipeline._Writer does (wall "
+                       ("rows", "items.item_rows (ids, canonical URLs, hashes)  [worker]"),
+                       ("score", "scores.encoded_labels (scoring.score_item, strongest reasons, JSON)  [worker]"),
+                       ("save", f"store.save_harvest, batched as writer.BatchWriter does (wall "
                                 f"{sec['save_wall'] / n * 1000:.3f} ms)  [main]"),
                        ("save_per_feed", f"  the same, one transaction per feed (wall "
                                          f"{sec['save_per_feed_wall'] / n * 1000:.3f} ms)")):

@@ -1,7 +1,7 @@
 """Benchmark rescoring stored items (what runs when SCORING_VERSION changes), extrapolated to 1,000,000.
 
 Builds a database of N items (3-6 KB articles composed from the sentences bench/score.py uses),
-then times `harvester.pipeline.rescore(rescore_all=True)` with worker processes (the default
+then times `harvester.scores.rescore(rescore_all=True)` with worker processes (the default
 for large rescoring) and in one process. Prints items/s and the time 1,000,000 items would take.
     python bench/rescore.py [--items 20000] [--db /tmp/rescore-bench.db]
 """
@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from db import open_db, sync_sources  # noqa: E402
-from harvester import pipeline  # noqa: E402
+from harvester import scores  # noqa: E402
 from score import make_article  # noqa: E402
 
 
@@ -55,7 +55,7 @@ def main() -> int:
         n = db.execute("select count(*) from items").fetchone()[0]
         for label, workers in (("worker processes (default)", None), ("one process", 0)):
             t0 = time.perf_counter()
-            done = pipeline.rescore(db, rescore_all=True, workers=workers)
+            done = scores.rescore(db, rescore_all=True, workers=workers)
             t = time.perf_counter() - t0
             print(f"rescore {done} items, {label}: {t:.1f} s = {done / t:,.0f} items/s; "
                   f"1,000,000 items: {1_000_000 / (done / t) / 60:.1f} min (target < 20 min)")

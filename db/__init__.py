@@ -6,6 +6,7 @@ Imports nothing from the other hypewatch packages, so it can be used alone
 
 from .store import (
     DatabaseError,
+    count_items,
     count_outdated_scores,
     due_sources,
     iso,
@@ -23,6 +24,7 @@ from .store import (
 
 __all__ = [
     "DatabaseError",
+    "count_items",
     "count_outdated_scores",
     "due_sources",
     "iso",

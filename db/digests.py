@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError
 
 __all__ = [
     "DIGEST_ITEM_COLUMNS",
@@ -32,12 +33,6 @@ DIGEST_ITEM_COLUMNS = (
 DIGEST_JSON_FIELDS = ("counts", "item_ids")
 
 
-def _rows(db: Database, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-    cur = db.execute(sql, params)
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
-
-
 def _json_list(value: Any) -> list[Any]:
     if isinstance(value, list):
         return value
@@ -53,7 +48,7 @@ def digest_items(db: Database, start: str, end: str) -> list[dict[str, Any]]:
     sql = (f"SELECT {', '.join(DIGEST_ITEM_COLUMNS)} FROM items "
            "WHERE first_seen_at >= ? AND first_seen_at < ? AND relevant = 1 "
            "ORDER BY first_seen_at, id")
-    items = _rows(db, sql, [start, end])
+    items = list(db.query(sql, [start, end]))
     for item in items:
         item["treatments"] = [t for t in _json_list(item["treatments"]) if isinstance(t, str)]
         item["reasons"] = [r for r in _json_list(item["reasons"]) if isinstance(r, dict)]
@@ -96,10 +91,10 @@ def digest_period_starts(db: Database, period: str, start: str, end: str) -> lis
 
 
 def get_digest(db: Database, digest_id: str) -> dict[str, Any] | None:
-    rows = _rows(db, "SELECT * FROM digests WHERE id = ?", [digest_id])
-    if not rows:
+    try:
+        row = db["digests"].get(digest_id)
+    except NotFoundError:
         return None
-    row = rows[0]
     for key in DIGEST_JSON_FIELDS:
         try:
             row[key] = json.loads(row[key]) if row[key] else ({} if key == "counts" else [])
@@ -117,8 +112,8 @@ def save_digest(db: Database, row: dict[str, Any]) -> str:
     encoded = {k: (json.dumps(v, ensure_ascii=False, sort_keys=True) if k in DIGEST_JSON_FIELDS
                    and not isinstance(v, str) else v) for k, v in row.items()}
     with db.atomic():
-        existing = _rows(db, "SELECT html, counts, item_ids, title, item_count FROM digests WHERE id = ?",
-                         [row["id"]])
+        existing = list(db.query("SELECT html, counts, item_ids, title, item_count FROM digests WHERE id = ?",
+                                 [row["id"]]))
         if not existing:
             encoded.setdefault("created_at", encoded["updated_at"])
             db["digests"].insert(encoded)
@@ -135,6 +130,9 @@ def save_digest(db: Database, row: dict[str, Any]) -> str:
 
 
 def delete_digest(db: Database, digest_id: str) -> bool:
-    with db.atomic():
-        cur = db.execute("DELETE FROM digests WHERE id = ?", [digest_id])
-    return cur.rowcount > 0
+    """Delete one digest; False when there was none with that id."""
+    try:
+        db["digests"].delete(digest_id)
+    except NotFoundError:
+        return False
+    return True

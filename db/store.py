@@ -226,9 +226,7 @@ def items_to_score(db: Database, version: str, *, rescore: bool = False, limit: 
     params: list[Any] = [after_id] if rescore else [after_id, version]
     sql = (f"SELECT id, title, text, summary, url, publisher, meta "
            f"FROM items WHERE {where} ORDER BY id LIMIT {int(limit)}")
-    cur = db.execute(sql, params)
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+    return list(db.query(sql, params))
 
 
 def save_scores(db: Database, scores: Iterable[dict[str, Any]]) -> int:
@@ -240,6 +238,10 @@ def save_scores(db: Database, scores: Iterable[dict[str, Any]]) -> int:
             _update(db, "items", "id", row.pop("id"), row)
             n += 1
     return n
+
+
+def count_items(db: Database) -> int:
+    return db["items"].count
 
 
 def count_outdated_scores(db: Database, version: str) -> int:
@@ -257,9 +259,7 @@ def source_health(db: Database) -> list[dict[str, Any]]:
                (SELECT count(*) FROM items i WHERE i.source = s.name) AS items
         FROM sources s ORDER BY s.name
     """
-    cur = db.execute(sql)
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+    return list(db.query(sql))
 
 
 def snapshot(db: Database, out_path: str | Path) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from harvester.identity import find_identifiers
+from harvester.identifiers import find_identifiers
 from harvester.sanitize import clean_html, html_to_text, plain_text, safe_url
 
 __all__ = ["Entry", "FeedParseError", "ParsedFeed", "parse_feed"]

@@ -1,45 +1,44 @@
 """The harvest orchestrator: the one place that knows the whole sequence.
 
-For each due source: fetch (conditional GET) → parse → identify → score →
-full text for new items → score again → write everything in one transaction
-(a savepoint in a commit shared with other sources, see ``_Writer``) → schedule
-the next check. Each step is a plain function in its own module;
-this file only wires them together and decides what a failure means for the
-source. A failure of one source is recorded on that source and never reaches
-the others.
+For each due source: fetch (conditional GET; a 304 or an unchanged body is recorded and
+that is all) → parse the response into item rows (stable ids, canonical URLs; a source never
+harvested before has its rows scored there too) → tell new items from updated ones → score
+them → keep only the relevant new ones of a filtered source → full text for items whose feed
+gave a teaser, scored again → queue everything for one commit → schedule the next check.
+Each step is a plain function in its own module, and the machinery that runs them lives
+beside this file (``workers``: the CPU thread and worker processes; ``writer``: the batched
+writer thread); this file only sequences the steps and decides what a failure means for the
+source. A failure of one source is recorded on that source and never reaches the others.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import concurrent.futures
-import contextlib
 import functools
 import hashlib
-import json
 import logging
-import multiprocessing
-import os
-import queue
-import sqlite3
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from db import store
-from scoring import SCORING_VERSION, score_item
+from db import batches, store
 
-from .adapters import ADAPTERS, FollowUp
+from . import scores
+from .apis.base import FollowUp
 from .fetch import FEED_ACCEPT, FetchLimits, Fetcher, FetchResult, USER_AGENT
-from .fulltext import extract_text, needs_fulltext
-from .identity import canonical_url, content_hash, item_id
-from .parse import Entry, FeedParseError, ParsedFeed, parse_feed
+from .fulltext import extract_text
+from .items import parse_rows
+from .parse import FeedParseError, ParsedFeed
+from .parsers import parse_body
 from .polling import next_check
+from .scores import rescore
+from .workers import Offload, in_pool, in_thread, process_pool
+from .writer import BatchWriter, committed
+
+__all__ = ["HarvestSettings", "SourceOutcome", "harvest", "harvest_sources", "parse_response", "rescore"]
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ class HarvestSettings:
     fulltext_per_source: int = 20     # article pages per source per run, to stay polite
     parse_workers: int = 2            # processes for parsing and scoring in big passes (0: in-process)
     pool_min_sources: int = 20        # a pass needs this many sources to start the workers
-    write_batch_items: int = 3000     # items written per transaction at most (sources are batched, see _Writer)
+    write_batch_items: int = 3000     # items written per transaction at most (sources are batched, see BatchWriter)
     write_delay: float = 2.0          # seconds a finished source waits at most for others to share its commit
     cache_mib: int = 64               # SQLite page cache during a pass (the indexes of a big database)
     limits: FetchLimits = field(default_factory=FetchLimits)
@@ -99,7 +98,7 @@ def harvest(db: Any, *, names: Iterable[str] | None = None, include_not_due: boo
 
     ``should_stop`` is polled while sources are in flight; when it turns true the
     remaining sources are cancelled at their next network wait. A source's writes
-    are queued whole and written whole (see ``_Writer``), and a source whose
+    are queued whole and written whole (see ``BatchWriter``), and a source whose
     writes are queued is not cancelled, so every source has either written
     everything, and is reported, or nothing, and stays due for the next pass.
     """
@@ -117,7 +116,7 @@ async def harvest_sources(db: Any, sources: list[dict[str, Any]], settings: Harv
                        concurrency=settings.concurrency, per_host=settings.per_host,
                        transport=transport) as fetcher:
         pool = _pool(settings, len(sources))
-        run = _Run(db, fetcher, settings, _in_pool(pool) if pool else in_thread, unfinished=len(sources))
+        run = _Run(db, fetcher, settings, in_pool(pool) if pool else in_thread, unfinished=len(sources))
         outcomes: list[SourceOutcome] = []
 
         def report(task: asyncio.Task) -> None:
@@ -129,7 +128,7 @@ async def harvest_sources(db: Any, sources: list[dict[str, Any]], settings: Harv
 
         try:
             # The writer thread sizes its own connection's cache; this is for writes on the caller's.
-            with _page_cache(db, settings.cache_mib if run.writer.thread is None else 0):
+            with batches.page_cache(db, settings.cache_mib if run.writer.thread is None else 0):
                 pending = {asyncio.create_task(run.source(src)) for src in sources}
                 while pending:
                     done, pending = await asyncio.wait(pending, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
@@ -153,46 +152,16 @@ async def harvest_sources(db: Any, sources: list[dict[str, Any]], settings: Harv
     return sorted(outcomes, key=lambda o: order[o.source])
 
 
-@contextlib.contextmanager
-def _page_cache(db: Any, mib: int) -> Iterator[None]:
-    """A bigger SQLite page cache for the pass, restored afterwards.
+def _pool(settings: HarvestSettings, sources: int) -> ProcessPoolExecutor | None:
+    """Worker processes for parsing and scoring, when the pass is big enough to pay for them.
 
-    A first harvest inserts into a dozen indexes and the full-text index at random
-    places; with SQLite's default 2 MB cache most of those pages are read again
-    from the file for every transaction (half the writer's CPU went to pread and
-    pwrite system calls). Memory stays within the pass's budget: the cache only
-    grows to ``mib`` as pages are used.
+    Parsing and scoring are pure Python and hold the GIL, so one process uses
+    one core however many sources are in flight. Starting workers costs about
+    a second, so small passes (most scheduler ticks) stay in-process.
     """
-    before = db.execute("PRAGMA cache_size").fetchone()[0]
-    # Negative values are KiB, positive ones pages; only ever grow the cache.
-    kib = -before if before < 0 else before * db.execute("PRAGMA page_size").fetchone()[0] // 1024
-    grow = 0 < mib and kib < mib * 1024
-    if grow:
-        db.execute(f"PRAGMA cache_size = {-mib * 1024}")
-    try:
-        yield
-    finally:
-        if grow:
-            db.execute(f"PRAGMA cache_size = {before}")
-
-
-Offload = Callable[..., Awaitable[Any]]
-
-
-# One thread for all CPU work outside the event loop: parsing and extraction hold
-# the GIL anyway, and feedparser (expat) and trafilatura (a module-level lxml
-# parser) must never run concurrently in one process.
-_CPU_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hypewatch-cpu")
-
-
-async def in_thread(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(_CPU_THREAD, functools.partial(func, *args, **kwargs))
-
-
-def _in_pool(pool: ProcessPoolExecutor) -> Offload:
-    async def offload(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(func, *args, **kwargs))
-    return offload
+    if settings.parse_workers < 1 or sources < settings.pool_min_sources:
+        return None
+    return process_pool(settings.parse_workers)
 
 
 async def parse_response(fetcher: Fetcher, kind: str, result: FetchResult, cpu: Offload = in_thread) -> ParsedFeed:
@@ -201,7 +170,7 @@ async def parse_response(fetcher: Fetcher, kind: str, result: FetchResult, cpu: 
     ``cpu`` runs the parse off the event loop: a thread, or a worker process
     when the pass is large enough for parsing to need more than one core.
     """
-    return await _parse_following_up(fetcher, kind, result, cpu, _parse_only)
+    return await _parse_following_up(fetcher, kind, result, cpu, parse_body)
 
 
 async def _parse_following_up(fetcher: Fetcher, kind: str, result: FetchResult, cpu: Offload,
@@ -218,46 +187,6 @@ async def _parse_following_up(fetcher: Fetcher, kind: str, result: FetchResult, 
     return parsed
 
 
-def _parse_only(kind: str, body: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed | FollowUp:
-    if kind == "feed":
-        return parse_feed(body, url=url, headers=headers)
-    return ADAPTERS[kind].parse(body, url=url, headers=headers)
-
-
-@dataclass
-class _Parsed:
-    """What a worker sends back for one response: the feed's title and warning, and its item rows.
-
-    Rows rather than entries, so each item crosses the process boundary once, as
-    the columns it will be stored as (JSON columns already encoded).
-    """
-
-    title: str | None
-    warning: str | None
-    rows: dict[str, dict[str, Any]]
-    scored: bool = False
-
-
-def _parse_rows(kind: str, body: bytes, *, url: str, headers: dict[str, str], src: dict[str, Any],
-                now: datetime, min_chars: int, score: bool) -> _Parsed | FollowUp:
-    """Parse, build the item rows and, when asked, score them: one worker call per response.
-
-    Module level so worker processes can run it. ``score`` is for sources that
-    have never been harvested: all their items are new (or another source's), so
-    scoring them here saves sending every text back to a worker a second time.
-    """
-    parsed = _parse_only(kind, body, url=url, headers=headers)
-    if isinstance(parsed, FollowUp):
-        return parsed
-    rows = _rows(src, parsed.entries, now, min_chars)
-    if score and rows:
-        for row, labels in zip(rows.values(), _labels([_score_input(r) for r in rows.values()])):
-            row.update(labels)
-    # Encoded here rather than in the main process, which has the writes to do.
-    rows = {key: store.encode_item(row) for key, row in rows.items()}
-    return _Parsed(parsed.title, parsed.warning, rows, scored=score)
-
-
 class _Run:
     """State shared by the sources of one harvest pass."""
 
@@ -272,13 +201,15 @@ class _Run:
         # otherwise fetched bodies pile up in memory while they wait for a parser.
         self.source_slots = asyncio.Semaphore(settings.concurrency)
         self.unfinished = unfinished  # sources of the pass not yet done
-        self.writer = _Writer(db, settings, idle=lambda queued: queued >= self.unfinished)
+        self.writer = BatchWriter(db, max_items=settings.write_batch_items, delay=settings.write_delay,
+                                  cache_mib=settings.cache_mib, idle=lambda queued: queued >= self.unfinished)
 
     async def _score(self, rows: list[dict[str, Any]]) -> None:
         """Label rows in place (in a worker process when the pass has a pool)."""
         if rows:
-            for row, labels in zip(rows, await self.cpu(_labels, [_score_input(r) for r in rows])):
-                row.update(labels)
+            labels = await self.cpu(scores.encoded_labels, [scores.score_input(r) for r in rows])
+            for row, columns in zip(rows, labels):
+                row.update(columns)
 
     async def source(self, src: dict[str, Any]) -> SourceOutcome:
         """Harvest one source; whatever happens is recorded on the source row."""
@@ -289,12 +220,12 @@ class _Run:
                 async with self.source_slots:
                     outcome, written = await self._harvest(src, started)
                 # Outside the slot: the next source starts while this one waits for its commit.
-                await _committed(written)
+                await committed(written)
             except Exception as exc:  # the per-source boundary: a bug here must not stop other sources
                 log.exception("source=%r internal error", src["name"])
                 message = f"internal error: {exc!r} (a hypewatch bug: please report it)"
                 outcome, written = self._fail(src, started, message)
-                await _committed(written)
+                await committed(written)
         finally:
             self.unfinished -= 1
             self.writer.poke()
@@ -321,7 +252,7 @@ class _Run:
             written = self._save(src, started, result, "unchanged", changes)
             return SourceOutcome(name, "unchanged", http_status=result.status), written
         changes["body_hash"] = body_hash
-        job = functools.partial(_parse_rows, src={k: src[k] for k in ("name", "publisher", "kind")}, now=now,
+        job = functools.partial(parse_rows, src={k: src[k] for k in ("name", "publisher", "kind")}, now=now,
                                 min_chars=self.settings.fulltext_min_chars,
                                 # Never harvested: it owns no items yet, so every row will need its labels.
                                 score=src["last_success_at"] is None)
@@ -420,248 +351,6 @@ class _Run:
         return SourceOutcome(src["name"], "failed", http_status=status, error=message, disabled=disabled), written
 
 
-async def _committed(written: asyncio.Future) -> None:
-    """Wait for a source's queued writes, and raise their error if they failed.
-
-    A stop request (cancellation) does not abandon the wait: the writes are queued
-    whole and will be committed whole, so the source is reported like the others
-    instead of being dropped after its data is in.
-    """
-    while True:
-        try:
-            return await asyncio.shield(written)
-        except asyncio.CancelledError:
-            if written.cancelled():
-                raise
-
-
-@dataclass
-class _Queued:
-    source: str
-    kwargs: dict[str, Any]
-    done: asyncio.Future
-    items: int
-
-
-class _Writer:
-    """Writes the sources of a pass in shared transactions, one savepoint per source, off the event loop.
-
-    Each source's writes still go through one ``store.save_harvest`` call, whole
-    or not at all (a savepoint inside the shared transaction; a crash loses the
-    uncommitted sources entirely, and they stay due). Sharing the commit matters
-    on a big pass: a source's 50 items touch ~1,000 pages of the items table, its
-    dozen indexes and the full-text index, and a commit per source wrote each
-    page (and checkpointed it) once per source; batched, pages shared by several
-    sources are written once. A source's writes are queued when it finishes and
-    committed when ``write_batch_items`` items are queued, when every unfinished
-    source is waiting for the writer, or ``write_delay`` seconds after the first.
-
-    The batches are written by one thread with its own connection to the same
-    file: SQLite releases the GIL while it works, so the event loop keeps
-    feeding the parse workers instead of stalling for each commit. (An
-    in-memory database, or a connection already inside a transaction, is written
-    on the event loop with the caller's connection, as before.)
-
-    Which source keeps an article two feeds carry is decided as before: the
-    first whose insert runs (queue order is write order); ``known_items`` sees
-    committed items only, so both may count it as new, as when two sources
-    checked it before either had saved it.
-    """
-
-    def __init__(self, db: Any, settings: HarvestSettings, idle: Callable[[int], bool]):
-        self.db = db
-        self.max_items = max(1, settings.write_batch_items)
-        self.delay = settings.write_delay
-        self.cache_mib = settings.cache_mib
-        self.idle = idle
-        self.queued: list[_Queued] = []
-        self.items = 0
-        self.timer: asyncio.TimerHandle | None = None
-        self.soon: asyncio.Handle | None = None
-        self.writing: set[asyncio.Future] = set()
-        self.closed = False
-        path = _database_file(db)
-        self.thread = _WriterThread(path, settings.cache_mib) if path else None
-
-    def queue(self, source: str, **kwargs: Any) -> asyncio.Future:
-        loop = asyncio.get_running_loop()
-        entry = _Queued(source, kwargs, loop.create_future(),
-                        len(kwargs.get("new_items", ())) + len(kwargs.get("updated_items", ())))
-        self.queued.append(entry)
-        self.items += entry.items
-        if self.closed:  # a source still running after the pass ended (a bug stopped it): write it alone, now
-            batch, self.queued, self.items = self.queued, [], 0
-            self._settle_all(batch, self._run(self.db, batch))
-            return entry.done
-        if self.timer is None:
-            self.timer = loop.call_later(self.delay, self.flush)
-        self.poke()
-        return entry.done
-
-    def poke(self) -> None:
-        """Commit now if waiting longer cannot make the batch bigger, or it is big enough."""
-        if self.queued and self.soon is None and (self.items >= self.max_items or self.idle(len(self.queued))):
-            self.soon = asyncio.get_running_loop().call_soon(self.flush)
-
-    def flush(self) -> None:
-        """Send the queued sources to be written (on the event loop when there is no writer thread)."""
-        for handle in (self.timer, self.soon):
-            if handle is not None:
-                handle.cancel()
-        self.timer = self.soon = None
-        batch, self.queued, self.items = self.queued, [], 0
-        if not batch:
-            return
-        if self.thread is None:
-            self._settle_all(batch, self._run(self.db, batch))
-            return
-        written = asyncio.wrap_future(self.thread.submit(batch))
-        self.writing.add(written)
-        written.add_done_callback(functools.partial(self._written, batch))
-
-    def _written(self, batch: list[_Queued], written: asyncio.Future) -> None:
-        self.writing.discard(written)
-        if not written.cancelled() and written.exception() is None and written.result() is None:
-            # The writer thread could not open the file: this pass writes on the event loop, as before.
-            if self.thread is not None:
-                self.thread.stop()
-                self.thread = None
-            self._settle_all(batch, self._run(self.db, batch))
-        elif written.cancelled():
-            self._settle_all(batch, [asyncio.CancelledError()] * len(batch))
-        elif written.exception() is not None:
-            error = written.exception()
-            self._settle_all(batch, [error if isinstance(error, Exception) else asyncio.CancelledError()] * len(batch))
-        else:
-            self._settle_all(batch, written.result())
-
-    async def close(self) -> None:
-        """Write what is still queued, wait for the writer thread, and close its connection."""
-        self.closed = True
-        self.flush()
-        while self.writing:
-            await asyncio.wait(set(self.writing))
-        if self.thread is not None and self.thread.started:
-            await asyncio.wrap_future(self.thread.stop())
-
-    def _settle_all(self, batch: list[_Queued], errors: list[BaseException | None]) -> None:
-        for entry, error in zip(batch, errors):
-            if entry.done.done():
-                continue
-            if error is None:
-                entry.done.set_result(None)
-            elif isinstance(error, asyncio.CancelledError):
-                entry.done.cancel()
-            else:
-                entry.done.set_exception(error)
-
-    @staticmethod
-    def _run(db: Any, batch: list[_Queued]) -> list[Exception | None]:
-        """Write a batch in one transaction; a source whose writes fail is rolled back alone."""
-        conn = db.conn
-        if len(batch) == 1 or conn.in_transaction:
-            return [_Writer._save(db, entry) for entry in batch]
-        try:
-            conn.execute("BEGIN")
-            errors = []
-            for entry in batch:
-                errors.append(_Writer._save(db, entry))  # a savepoint: a failing source rolls back alone
-                if not conn.in_transaction:
-                    raise sqlite3.OperationalError("the shared transaction was rolled back")
-            conn.execute("COMMIT")
-            return errors
-        except sqlite3.Error as exc:
-            # Whatever went wrong with the shared transaction, each source gets its own, as it would alone.
-            log.warning("batched write of %d sources failed (%s); writing them one by one", len(batch), exc)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            return [_Writer._save(db, entry) for entry in batch]
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    @staticmethod
-    def _save(db: Any, entry: _Queued) -> Exception | None:
-        try:
-            store.save_harvest(db, entry.source, **entry.kwargs)
-        except Exception as exc:
-            return exc
-        return None
-
-
-class _WriterThread(threading.Thread):
-    """The thread ``_Writer`` hands its batches to, with its own connection, opened by the first batch.
-
-    A plain thread with a queue rather than a ThreadPoolExecutor: the scheduler
-    runs a pass in a thread of its own, and after SIGTERM the interpreter starts
-    shutting down while that pass finishes its queued writes; executors refuse
-    new work from then on. A daemon, so a pass that never closes it (a crash)
-    cannot keep the process alive; an unfinished transaction is rolled back.
-    """
-
-    def __init__(self, path: str, cache_mib: int):
-        super().__init__(name="hypewatch-writer", daemon=True)
-        self.path = path
-        self.cache_mib = cache_mib
-        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self.started = False
-
-    def submit(self, batch: list[_Queued] | None) -> concurrent.futures.Future:
-        """Write ``batch`` (None: close the connection and end); the future's result is ``_Writer._run``'s,
-        or None when the file could not be opened."""
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        if not self.started:
-            self.started = True
-            self.start()
-        self.jobs.put((batch, future))
-        return future
-
-    def stop(self) -> concurrent.futures.Future:
-        return self.submit(None)
-
-    def run(self) -> None:
-        db = None
-        while True:
-            batch, future = self.jobs.get()
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                if batch is None:
-                    if db is not None:
-                        db.close()
-                    future.set_result(None)
-                    return
-                if db is None:
-                    try:
-                        db = store.open_db(self.path)
-                    except Exception as exc:  # noqa: BLE001 - the pass falls back to the caller's connection
-                        log.warning("writer thread cannot open %s (%s); writing on the event loop", self.path, exc)
-                        future.set_result(None)
-                        continue
-                    db.execute(f"PRAGMA cache_size = {-self.cache_mib * 1024}")  # see _page_cache
-                future.set_result(_Writer._run(db, batch))
-            except BaseException as exc:
-                future.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-
-
-def _database_file(db: Any) -> str | None:
-    """The file behind ``db`` when a second connection may write to it, else None.
-
-    Not for in-memory or temporary databases (a second connection would see
-    another database), nor while the caller's connection is inside a
-    transaction (its writes would wait for that transaction forever).
-    """
-    if db.conn.in_transaction:
-        return None
-    for _, name, path in db.execute("PRAGMA database_list").fetchall():
-        if name == "main":
-            return path or None
-    return None
-
-
 def _fetch_row(started: datetime, result: FetchResult | None, status: str, new: int, updated: int,
                error: str | None = None) -> dict[str, Any]:
     return {
@@ -672,148 +361,3 @@ def _fetch_row(started: datetime, result: FetchResult | None, status: str, new: 
         "bytes": len(result.body) if result and result.body is not None else None,
         "new_items": new, "updated_items": updated, "error": error,
     }
-
-
-def _rows(src: dict[str, Any], entries: list[Entry], now: datetime, min_chars: int) -> dict[str, dict[str, Any]]:
-    """Item rows keyed by stable id; a feed repeating an item keeps its first copy."""
-    rows: dict[str, dict[str, Any]] = {}
-    now_s = store.iso(now)
-    # API records (PubMed, Europe PMC, trial registries) carry their abstract; their
-    # web pages are script-built apps that trafilatura cannot read.
-    page_worth_fetching = src["kind"] == "feed"
-    for entry in entries:
-        iid = item_id(src["name"], entry)
-        if iid in rows:
-            continue
-        rows[iid] = {
-            "id": iid, "source": src["name"], "publisher": src["publisher"],
-            "url": entry.url, "canonical_url": canonical_url(entry.url) if entry.url else None,
-            "title": entry.title, "author": entry.author, "published": entry.published, "updated": entry.updated,
-            "summary": entry.summary, "summary_html": entry.summary_html, "text": entry.text or entry.summary,
-            "doi": entry.doi, "pmid": entry.pmid, "nct_ids": list(entry.nct_ids), "meta": dict(entry.meta),
-            "first_seen_at": now_s, "fetched_at": now_s, "content_hash": content_hash(entry),
-            "fulltext_status": "pending" if page_worth_fetching and needs_fulltext(entry, min_chars) else None,
-        }
-    return rows
-
-
-def _score_input(row: dict[str, Any]) -> dict[str, Any]:
-    """What the scorer reads of an item row: title, text, url, publisher and API metadata."""
-    meta = row.get("meta")
-    if isinstance(meta, str):
-        meta = json.loads(meta or "{}")
-    return {"title": row.get("title") or "", "text": row.get("text") or row.get("summary") or "",
-            "url": row.get("url"), "publisher": row.get("publisher"), "meta": meta or {}}
-
-
-# Rescoring uses worker processes from this many items on (starting them costs about a second).
-RESCORE_POOL_MIN = 5000
-RESCORE_WORKERS = 2
-REASONS_KEPT = 5  # per dimension: the strongest cues, which are the ones that decided the label
-
-
-def score_rows(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The label columns for each item (module level so worker processes can run it).
-
-    Only the strongest reasons of each dimension are stored: they are what a
-    reader needs to see why, and the full list was most of an item's bytes.
-    """
-    scored_at = store.iso(store.utcnow())
-    out = []
-    for item in inputs:
-        labels = score_item(item).to_dict()
-        labels["reasons"] = _strongest(labels["reasons"])
-        labels["scored_at"] = scored_at
-        out.append(labels)
-    return out
-
-
-def _labels(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``score_rows`` with the JSON columns encoded, for the pipeline's worker processes.
-
-    A JSON string crosses the process boundary faster than nested lists and dicts,
-    and the main process, which does the writes, no longer encodes them
-    (``store.encode_item``, which it uses, keeps strings as they are).
-    """
-    return [store.encode_item(labels) for labels in score_rows(inputs)]
-
-
-def _strongest(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    kept: dict[str, int] = {}
-    out = []
-    for reason in sorted(reasons, key=lambda r: -abs(r.get("weight") or 0)):
-        dimension = reason.get("dimension", "")
-        if kept.get(dimension, 0) < REASONS_KEPT:
-            kept[dimension] = kept.get(dimension, 0) + 1
-            out.append(reason)
-    return out
-
-
-def _pool(settings: HarvestSettings, sources: int) -> ProcessPoolExecutor | None:
-    """Worker processes for parsing and scoring, when the pass is big enough to pay for them.
-
-    Parsing and scoring are pure Python and hold the GIL, so one process uses
-    one core however many sources are in flight. Starting workers costs about
-    a second, so small passes (most scheduler ticks) stay in-process.
-    """
-    if settings.parse_workers < 1 or sources < settings.pool_min_sources:
-        return None
-    # forkserver: forking a process that already runs threads (asyncio's
-    # to_thread pool, the scheduler) can copy a held lock into the child.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["harvester.pipeline"])
-    return ProcessPoolExecutor(max_workers=settings.parse_workers, mp_context=context)
-
-
-def rescore(db: Any, *, rescore_all: bool = False, batch: int = 500,
-            on_batch: Callable[[int], None] | None = None, workers: int | None = None) -> int:
-    """Score items that have no score or a score from another scorer version.
-
-    Scoring is pure Python, one core per process: with many items to score (a new scorer
-    version over a large database) batches are scored by `workers` processes (default: one
-    per core, at most RESCORE_WORKERS, from RESCORE_POOL_MIN items) while this process reads
-    the next batches and writes the finished ones, each in its own transaction, in order.
-    """
-    if workers is None:
-        todo = (db.execute("SELECT count(*) FROM items").fetchone()[0] if rescore_all
-                else store.count_outdated_scores(db, SCORING_VERSION))
-        workers = min(RESCORE_WORKERS, os.cpu_count() or 1) if todo >= RESCORE_POOL_MIN else 0
-    if workers < 2:
-        return _rescore_here(db, rescore_all=rescore_all, batch=batch, on_batch=on_batch)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["harvester.pipeline"])
-    done = 0
-    after = ""
-    pending: collections.deque = collections.deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        while True:
-            while len(pending) < workers + 1 and after is not None:
-                rows = store.items_to_score(db, SCORING_VERSION, rescore=rescore_all, limit=batch, after_id=after)
-                if not rows:
-                    after = None
-                    break
-                after = rows[-1]["id"]
-                ids = [r["id"] for r in rows]
-                pending.append((ids, pool.submit(_labels, [_score_input(r) for r in rows])))
-            if not pending:
-                return done
-            ids, future = pending.popleft()
-            scored = [{"id": i, **labels} for i, labels in zip(ids, future.result())]
-            done += store.save_scores(db, scored)
-            if on_batch:
-                on_batch(len(scored))
-
-
-def _rescore_here(db: Any, *, rescore_all: bool, batch: int, on_batch: Callable[[int], None] | None) -> int:
-    """rescore in this process, batch after batch."""
-    done = 0
-    after = ""
-    while True:
-        rows = store.items_to_score(db, SCORING_VERSION, rescore=rescore_all, limit=batch, after_id=after)
-        if not rows:
-            return done
-        after = rows[-1]["id"]
-        scored = [{"id": r["id"], **labels} for r, labels in zip(rows, score_rows([_score_input(r) for r in rows]))]
-        done += store.save_scores(db, scored)
-        if on_batch:
-            on_batch(len(scored))

@@ -10,21 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from harvester.adapters import (
-    ADAPTERS,
-    MAX_AUTHORS,
-    MAX_EFETCH_IDS,
-    Adapter,
-    ClinicalTrialsAdapter,
-    EuropePMCAdapter,
-    FollowUp,
-    PubMedAdapter,
-    _iso_date,
-    _medline_date,
-    _phase_words,
-    efetch_url,
-)
+from harvester.apis.base import Adapter, FollowUp
+from harvester.apis.clinicaltrials import ClinicalTrialsAdapter, _phase_words
+from harvester.apis.europepmc import EuropePMCAdapter
+from harvester.apis.fields import MAX_AUTHORS, iso_date
+from harvester.apis.pubmed import MAX_EFETCH_IDS, PubMedAdapter, _medline_date, efetch_url
 from harvester.parse import Entry, FeedParseError, ParsedFeed
+from harvester.parsers import ADAPTERS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "api"
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -81,6 +73,16 @@ def test_registry_has_one_adapter_per_api_kind_of_sources_toml() -> None:
         assert isinstance(adapter, Adapter)
         assert adapter.name == name
         assert "json" in adapter.accept
+
+
+def test_every_kind_of_sources_toml_has_one_parser() -> None:
+    from harvester.parse import parse_feed
+    from harvester.parsers import PARSERS
+    from harvester.sources import KINDS
+
+    assert tuple(PARSERS) == KINDS
+    assert PARSERS["feed"] is parse_feed
+    assert all(PARSERS[kind] == adapter.parse for kind, adapter in ADAPTERS.items())
 
 
 def test_every_entry_of_every_fixture_is_well_formed() -> None:
@@ -709,7 +711,7 @@ def test_a_doctype_with_only_an_external_dtd_is_fine() -> None:
     ],
 )
 def test_iso_date(value: object, expected: str | None) -> None:
-    assert _iso_date(value) == expected
+    assert iso_date(value) == expected
 
 
 def test_medline_date() -> None:

@@ -158,17 +158,17 @@ def test_harvest_rescores_a_database_from_before_claim_strength(runner, httpserv
 
     from db import save_harvest, sync_sources
     from db.schema import migrations
-    from harvester import pipeline
+    from harvester import scores
     from scoring import SCORING_VERSION
 
-    real = pipeline.score_item
+    real = scores.score_item
 
     def score_item(item):  # a known claim strength, whatever the scorer makes of the text
         score = real(item)
         score.claim_strength = "conditional_causal"
         return score
 
-    monkeypatch.setattr(pipeline, "score_item", score_item)
+    monkeypatch.setattr(scores, "score_item", score_item)
     httpserver.expect_request("/good").respond_with_data(rss(hair_items(1)), content_type="application/rss+xml")
     src = sources_file(tmp_path, httpserver, "/good")
     path = tmp_path / "x.db"
@@ -191,7 +191,7 @@ def test_harvest_rescores_a_database_from_before_claim_strength(runner, httpserv
     rows = db.execute("SELECT id, claim_strength, scoring_version FROM items ORDER BY id = 'stored'").fetchall()
     assert [(r[1], r[2]) for r in rows] == [("conditional_causal", SCORING_VERSION)] * 2  # harvested, then stored
     # `hypewatch score --rescore` writes it too
-    monkeypatch.setattr(pipeline, "score_item", real)
+    monkeypatch.setattr(scores, "score_item", real)
     db.execute("UPDATE items SET claim_strength = NULL")
     db.conn.commit()
     assert "Scored 2 items" in runner.invoke(cli, ["score", "--db", str(path), "--rescore"]).output

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harvester.identity import canonical_url, content_hash, find_identifiers, item_id
+from harvester.identifiers import find_identifiers
+from harvester.identity import canonical_url, content_hash, item_id
 from harvester.parse import Entry, parse_feed
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"

@@ -274,16 +274,16 @@ def test_filter_keeps_only_relevant_items(httpserver, database):
 
 
 def test_one_broken_source_never_stops_the_others(httpserver, database, monkeypatch):
-    from harvester import pipeline
+    from harvester import parsers
 
-    real = pipeline.parse_feed
+    real = parsers.PARSERS["feed"]
 
     def exploding(body, *, url, headers):
         if url.endswith("/bug"):
             raise RuntimeError("unexpected bug")
         return real(body, url=url, headers=headers)
 
-    monkeypatch.setattr(pipeline, "parse_feed", exploding)
+    monkeypatch.setitem(parsers.PARSERS, "feed", exploding)
     for path in ("/bug", "/a", "/b"):
         httpserver.expect_request(path).respond_with_data(rss(hair_items(1, prefix=f"https://e.org{path}/")),
                                                           content_type="application/rss+xml")
@@ -313,7 +313,7 @@ def test_crash_mid_write_leaves_no_half_written_rows(httpserver, tmp_path):
                 assert db.execute("select count(*) from items").fetchone()[0] == 5
                 os._exit(9)   # power cut in the middle of the transaction
 
-        pipeline.store.save_harvest = save_then_die
+        store.save_harvest = save_then_die
         pipeline.harvest(db, include_not_due=True, settings=pipeline.HarvestSettings(fulltext=False))
     """)
     proc = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parent.parent,
@@ -391,9 +391,9 @@ def test_big_pass_parses_and_scores_in_worker_processes(httpserver, database):
 
 def test_one_source_failing_to_save_in_a_shared_commit_leaves_the_others(httpserver, database, monkeypatch):
     """Sources committed together still succeed or fail alone (a savepoint each)."""
-    from harvester import pipeline
+    from db import store
 
-    real = pipeline.store.save_harvest
+    real = store.save_harvest
     failed = []
 
     def flaky(db, source, **kw):
@@ -404,7 +404,7 @@ def test_one_source_failing_to_save_in_a_shared_commit_leaves_the_others(httpser
                 raise RuntimeError("disk says no")
         return real(db, source, **kw)
 
-    monkeypatch.setattr(pipeline.store, "save_harvest", flaky)
+    monkeypatch.setattr(store, "save_harvest", flaky)
     paths = ("/bad", "/a", "/b", "/c")
     for path in paths:
         httpserver.expect_request(path).respond_with_data(rss(hair_items(2, prefix=f"https://e.org{path}/")),
@@ -435,23 +435,23 @@ def test_article_in_two_feeds_of_one_pass_is_stored_once(httpserver, database):
 
 
 def test_new_source_is_scored_with_its_parse_and_a_known_one_only_for_changes(httpserver, database, monkeypatch):
-    from harvester import pipeline
+    from harvester import scores
 
     calls = []
-    real = pipeline._labels
+    real = scores.encoded_labels
 
     def counting(inputs):
         calls.append(len(inputs))
         return real(inputs)
 
-    monkeypatch.setattr(pipeline, "_labels", counting)
+    monkeypatch.setattr(scores, "encoded_labels", counting)
     feed = hair_items(3)
     httpserver.expect_request("/feed").respond_with_data(rss(feed), content_type="application/rss+xml")
     configure(database, {"name": "F", "url": httpserver.url_for("/feed")})
     assert run(database)["F"].new == 3
     assert calls == [3]  # in the parse job: the source had never been harvested
     first = {r["id"]: r for r in items(database)}
-    expected = pipeline.score_rows([pipeline._score_input(r) for r in first.values()])
+    expected = scores.score_rows([scores.score_input(r) for r in first.values()])
     for row, labels in zip(first.values(), expected):
         assert json.loads(row["reasons"]) == labels["reasons"]
         assert json.loads(row["treatments"]) == labels["treatments"]
@@ -468,9 +468,9 @@ def test_new_source_is_scored_with_its_parse_and_a_known_one_only_for_changes(ht
 def claiming(monkeypatch, strength: str) -> None:
     """Make the pipeline's scorer give every item this claim strength, with a reason: the scorer's own
     answer for a text is not this test's business."""
-    from harvester import pipeline
+    from harvester import scores
 
-    real = pipeline.score_item
+    real = scores.score_item
 
     def score_item(item):
         score = real(item)
@@ -479,7 +479,7 @@ def claiming(monkeypatch, strength: str) -> None:
                          Reason("claim_strength", strength, "cue for " + strength, "…snippet…", 9.0)]
         return score
 
-    monkeypatch.setattr(pipeline, "score_item", score_item)
+    monkeypatch.setattr(scores, "score_item", score_item)
 
 
 def test_claim_strength_is_stored_by_harvest_update_and_rescore(httpserver, database, monkeypatch):
@@ -547,12 +547,12 @@ def test_stop_request_keeps_sources_whose_writes_are_queued(httpserver, database
 
 def test_writer_thread_that_cannot_open_the_file_falls_back_to_the_callers_connection(
         httpserver, database, monkeypatch):
-    from harvester import pipeline
+    from db import store
 
     def refuse(path):
-        raise pipeline.store.DatabaseError(f"{path}: cannot open")
+        raise store.DatabaseError(f"{path}: cannot open")
 
-    monkeypatch.setattr(pipeline.store, "open_db", refuse)
+    monkeypatch.setattr(store, "open_db", refuse)
     for path in ("/a", "/b"):
         httpserver.expect_request(path).respond_with_data(rss(hair_items(2, prefix=f"https://e.org{path}/")),
                                                           content_type="application/rss+xml")
