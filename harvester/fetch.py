@@ -3,7 +3,12 @@
 Everything that leaves the machine goes through :class:`Fetcher` so that the
 politeness rules (User-Agent, conditional GET, per-host limits) and the safety
 rules (size caps, decoded-size caps, redirect limits, private-address refusal)
-of DESIGN.md §6 are enforced in one place instead of at every call site.
+are enforced in one place instead of at every call site.
+
+Why one long module: each redirect hop runs the same interlocking checks (scheme, host
+resolution and pinning, per-host slots, the deadline, size caps while streaming, bounded
+decoding), and every one of them must hold for every hop. Kept together they can be read
+as one security boundary, and tests can replace its single DNS seam (``_resolve``).
 
 Design choices worth knowing:
 
@@ -76,7 +81,7 @@ _CHUNK = 64 * 1024
 class FetchLimits:
     """Caps that keep one hostile or broken server from costing us more than a slot.
 
-    ``deadline`` is an addition to docs/INTERFACES.md: httpx timeouts are per
+    ``deadline`` bounds the whole fetch: httpx timeouts are per
     network operation, so a server dripping one byte every few seconds would
     otherwise hold a connection slot indefinitely. It bounds the total time a
     single ``get`` may spend holding slots, across all redirect hops.
@@ -96,8 +101,8 @@ class FetchResult:
 
     ``elapsed`` counts only time spent holding a connection slot (all hops),
     not time queued behind other fetches, so it measures the server, not us.
-    ``error_kind`` adds "decoding" to the kinds in docs/INTERFACES.md: the
-    server declared a Content-Encoding whose body is corrupt or unsupported.
+    ``error_kind`` "decoding" means the server declared a Content-Encoding whose
+    body is corrupt or unsupported.
     """
 
     url: str

@@ -3,7 +3,7 @@
 Kept pure (no I/O, ``now`` passed in) so the scheduling policy is testable to
 the second and the pipeline stays the only place that knows about time.
 
-Policy (DESIGN.md §6):
+Policy, that of a polite client:
 
 * The configured ``every`` is a floor: nothing a server says makes us poll
   *more* often than the source's owner configured.

@@ -1,4 +1,9 @@
-"""Lexicons as data: load scoring/lexicons/*.toml, index cues for fast matching, derive SCORING_VERSION."""
+"""Lexicons as data: load scoring/lexicons/*.toml, index cues for fast matching, derive SCORING_VERSION.
+
+Longer than most modules because the matcher is the scorer's hot loop: the trie of literal
+cue starts, the admitted cues per start and the scan that uses them are tuned together, and
+are easier to keep correct side by side.
+"""
 
 from __future__ import annotations
 
