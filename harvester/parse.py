@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from db.store import iso
 from harvester.identifiers import find_identifiers
 from harvester.sanitize import clean_html, html_to_text, plain_text, safe_url
 
@@ -407,7 +408,7 @@ def _iso_utc(moment: datetime) -> str | None:
     now = datetime.fromtimestamp(time.time(), tz=UTC)
     if moment.year < _EARLIEST_YEAR or moment > now + _FUTURE_SLACK:
         return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(moment)
 
 
 def _fallback_title(title: str, text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -12,10 +13,14 @@ import nh3
 __all__ = [
     "ALLOWED_TAGS",
     "MAX_NESTING",
+    "Policy",
+    "DIGEST",
+    "FEED",
     "clean_html",
     "html_to_text",
     "plain_text",
     "safe_url",
+    "web_link",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,58 @@ def safe_url(value: str | None, base: str | None = None, *, schemes: frozenset[s
     if parts.scheme.lower() not in schemes or (parts.scheme.lower() != "mailto" and not parts.hostname):
         return None
     return absolute
+
+
+def web_link(url: object) -> str | None:
+    """The one check for a link we publish: the URL itself when it is an absolute http(s) URL
+    with a host and no whitespace or control characters, else None (javascript:, data:,
+    relative paths, garbage). Nothing else ever becomes a link on the site, in a feed or in
+    the digest."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if not url or _CONTROL.search(url) or any(ch.isspace() for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _PAGE_SCHEMES or not parts.netloc:
+        return None
+    return url
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One nh3 allow-list for HTML we publish: the tags, their attributes, the link schemes and
+    the rel added to links. Every sanitiser call goes through one of the policies below."""
+
+    tags: frozenset[str]
+    attributes: tuple[tuple[str, frozenset[str]], ...]
+    url_schemes: frozenset[str]
+    link_rel: str = "noopener noreferrer"  # nh3's own default
+
+    def clean(self, fragment: str) -> str:
+        return nh3.clean(
+            fragment, tags=set(self.tags), attributes={tag: set(attrs) for tag, attrs in self.attributes},
+            url_schemes=set(self.url_schemes), link_rel=self.link_rel, strip_comments=True,
+        )
+
+
+#: The digest's own markup: headings, paragraphs, lists, links to web pages.
+DIGEST = Policy(
+    tags=frozenset({"h2", "h3", "p", "ul", "li", "a", "strong", "em", "br"}),
+    attributes=(("a", frozenset({"href"})),),
+    url_schemes=_PAGE_SCHEMES,
+    link_rel="noopener noreferrer nofollow",
+)
+#: Atom entries: the tags and attributes datasette-atom allows, links to web pages and mail only.
+FEED = Policy(
+    tags=frozenset({"a", "abbr", "acronym", "b", "blockquote", "br", "code", "em", "i", "li", "ol", "strong",
+                    "ul", "pre", "p", "h1", "h2", "h3", "h4", "h5", "h6", "img"}),
+    attributes=(("a", frozenset({"href", "title"})), ("img", frozenset({"alt", "src"}))),
+    url_schemes=_LINK_SCHEMES,
+)
 
 
 def clean_html(fragment: str | None, base_url: str | None = None) -> str:

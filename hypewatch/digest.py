@@ -31,11 +31,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-import nh3
 from sqlite_utils import Database
 
+from harvester.sanitize import DIGEST, web_link
 from scoring import labels
 from db import digests as digest_store
 from db.store import iso, utcnow
@@ -61,10 +60,8 @@ PERIODS = ("weekly", "daily")
 #: On a first run, how many finished periods back the digest reaches.
 DEFAULT_LOOKBACK = 12
 
-#: The markup a digest may contain (datasette-atom's bleach keeps all of these, and only `href` on links).
-ALLOWED_TAGS: frozenset[str] = frozenset({"h2", "h3", "p", "ul", "li", "a", "strong", "em", "br"})
-_ATTRIBUTES = {"a": {"href"}}
-_URL_SCHEMES = frozenset({"http", "https"})
+#: The markup a digest may contain (the sanitiser's DIGEST policy; datasette-atom keeps all of these).
+ALLOWED_TAGS: frozenset[str] = DIGEST.tags
 
 # Strongest first; None is an item the scorer gave no stage.
 STAGE_ORDER: tuple[str | None, ...] = (*reversed(labels.codes("evidence_stage")), None)
@@ -179,18 +176,7 @@ def _text(value: Any, limit: int | None = None) -> str:
 
 def _link(url: Any) -> str | None:
     """The URL if it is an absolute http(s) link, else None (javascript:, data:, relative, garbage)."""
-    if not url or not isinstance(url, str):
-        return None
-    url = _CONTROL.sub("", url).strip()
-    if any(c.isspace() for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in _URL_SCHEMES or not parts.netloc:
-        return None
-    return url
+    return web_link(url)
 
 
 def _words(mapping: dict[Any, str], value: Any, suffix: str = "") -> str:
@@ -306,8 +292,7 @@ def _plural(n: int, word: str) -> str:
 
 def sanitize(fragment: str) -> str:
     """The second guard: only the digest's own markup survives, links only to http(s)."""
-    return nh3.clean(fragment, tags=set(ALLOWED_TAGS), attributes={k: set(v) for k, v in _ATTRIBUTES.items()},
-                     url_schemes=set(_URL_SCHEMES), link_rel="noopener noreferrer nofollow", strip_comments=True)
+    return DIGEST.clean(fragment)
 
 
 def render_digest(items: list[dict[str, Any]], period: str, start: datetime,

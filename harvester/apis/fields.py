@@ -8,6 +8,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from db.store import iso
+
 __all__ = [
     "MAX_AUTHORS",
     "MAX_TITLE_CHARS",
@@ -96,7 +98,7 @@ def utc_day(year: int, month: int = 1, day: int = 1) -> str | None:
         moment = datetime(year, month, day, tzinfo=UTC)
     except ValueError:
         return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if year >= 1800 else None
+    return iso(moment) if year >= 1800 else None
 
 
 def iso_date(value: Any) -> str | None:
@@ -115,4 +117,4 @@ def iso_date(value: Any) -> str | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(moment)

@@ -23,13 +23,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 import datasette_atom
-import nh3
 from datasette import __version__ as datasette_version
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 from feedgen.feed import FeedGenerator
 from markupsafe import Markup
 
+from harvester.sanitize import FEED
 from hypewatch.site.labels import label
 from hypewatch.site.markup import json_list, safe_url
 
@@ -76,14 +76,12 @@ def prepare_connection(conn, database, datasette):
 
 # -- the .atom renderer -------------------------------------------------------------------------------------
 
-ATOM_TAGS = frozenset({"a", "abbr", "acronym", "b", "blockquote", "br", "code", "em", "i", "li", "ol", "strong",
-                       "ul", "pre", "p", "h1", "h2", "h3", "h4", "h5", "h6", "img"})
+ATOM_TAGS = FEED.tags
 
 
 def nh3_atom_clean(html: Any) -> str:
     """datasette-atom's cleaning (its tag and attribute allowlist), done by nh3 with only http(s)/mailto links."""
-    return nh3.clean(str(html or ""), tags=set(ATOM_TAGS), attributes={"a": {"href", "title"}, "img": {"alt", "src"}},
-                     url_schemes={"http", "https", "mailto"})
+    return FEED.clean(str(html or ""))
 
 
 def _cleaner(datasette, database, query_name):

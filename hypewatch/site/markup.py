@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
+from harvester.sanitize import web_link
 from hypewatch.site import DATABASE
 
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -23,18 +24,7 @@ _NCT = re.compile(r"^NCT\d{8}$")
 
 def safe_url(url: Any) -> str | None:
     """The URL when it is an absolute http(s) URL with a host, else None: nothing else ever becomes a link."""
-    if not isinstance(url, str):
-        return None
-    url = url.strip()
-    if any(ch in url for ch in "\r\n\t\x00 "):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url
+    return web_link(url)
 
 
 def external_link(url: Any, text: Any = None) -> Markup:
