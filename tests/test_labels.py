@@ -46,3 +46,21 @@ def test_a_bad_vocabulary_file_is_reported(tmp_path):
     bad.write_text('[dimension.hype]\nname = "Hype"\nvalues = [{ code = "low" }]\n')
     with pytest.raises(ValueError, match="needs a code and a name"):
         labels._load(bad)
+
+
+def test_metadata_and_templates_use_only_vocabulary_codes_in_its_order():
+    """Datasette's metadata and the templates may spell label codes in SQL and markup; every code
+    they spell must be in the vocabulary, and the canned queries' stage ranks follow its order."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    known = {code for dim in labels.vocabulary().values() for code in dim.codes}
+    stage_like = re.compile(r"'((?:human|meta|in|no|direct|conditional)_[a-z_]+)'")
+    texts = [(root / "deploy" / "datasette" / "metadata.yaml").read_text(encoding="utf-8")]
+    texts += [p.read_text(encoding="utf-8") for p in (root / "deploy" / "datasette" / "templates").glob("*.html")]
+    for text in texts:
+        for code in stage_like.findall(text):
+            assert code in known, f"{code!r} is not in labels.toml"
+    metadata = texts[0]
+    for rank, code in enumerate(labels.codes("evidence_stage")):
+        assert f"'{code}' then {rank}" in metadata or f"when {rank} then '{code}'" in metadata, (code, rank)
