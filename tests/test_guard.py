@@ -277,3 +277,67 @@ def test_the_interrupted_query_page_script_is_allowed(ds):
     assert response.status_code == 400 and "<script>" in response.text
     inline = re.findall(r"<script>(.*?)</script>", response.text, re.S)
     assert inline and all(_script_hash(b) in response.headers["content-security-policy"] for b in inline)
+
+
+# -- the real server ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(site_db, tmp_path_factory):
+    """`hypewatch serve` (uvicorn) on the fixture database: the limits hold on a real socket too."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path_factory.mktemp("served") / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; from hypewatch.cli import main; sys.exit(main())",
+                                 "serve", "--db", str(site_db), "--port", str(port)], stdout=out, stderr=out)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/-/plugins.json", timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"hypewatch serve did not start:\n{log.read_text()[-2000:]}")
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_on_the_real_server_a_huge_query_string_blocks_nobody(served):
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    host, port = urlsplit(served).hostname, urlsplit(served).port
+    huge = "/hypewatch?sql=select+1&" + "&".join(f"p{i}=xxxxxxxxxxxx" for i in range(3000))  # ~55 KB
+
+    def get(path, method="GET"):
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        started = time.monotonic()
+        conn.request(method, path)
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        return response.status, dict(response.getheaders()), body, time.monotonic() - started
+
+    with ThreadPoolExecutor(8) as pool:
+        floods = [pool.submit(get, huge) for _ in range(6)]
+        page = pool.submit(get, "/hypewatch/items")
+        results = [f.result() for f in floods]
+        status, headers, body, elapsed = page.result()
+    assert all(r[0] == 414 and r[3] < 2 for r in results), [(r[0], r[3]) for r in results]
+    assert status == 200 and elapsed < 5
+    assert headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in headers["content-security-policy"]
+    for method in ("TRACE", "CONNECT", "PROPFIND"):
+        assert get("/", method)[0] == 405, method

@@ -177,6 +177,8 @@ def handle_exception(datasette, request, exception):
     from datasette.utils import sqlite3
     from datasette.views.base import DatasetteError
 
+    if isinstance(exception, ResponseTooLarge):
+        raise exception  # the 413 is sent: back to the guard, with no traceback in the log
     if isinstance(exception, DatasetteError) and exception.status == 500:
         exception.status = 400  # Datasette raises these only for parameters it cannot use
         return None
