@@ -86,6 +86,8 @@ def test_head_answers_without_a_body(ds):
     "/hypewatch/items?_through=%7B%7D", "/hypewatch/items?_timelimit=abc", "/hypewatch/items/%00",
     "/hypewatch.json?sql=select%201%00", "/hypewatch/treatment_feed.atom?treatment=%00",
     "/hypewatch/items?_size=abc", "/hypewatch/items?_col=nosuch", "/hypewatch/items?_facet=nosuch",
+    "/hypewatch/items?_where=length(zeroblob(100000000))>0", "/hypewatch/items.csv?_where=length(zeroblob(100000000))>0",
+    "/hypewatch.csv?sql=select+zeroblob(100000000)", "/hypewatch.csv?sql=select+nosuch",
 ])
 def test_bad_parameters_are_4xx_not_500(ds, path):
     response = fetch(ds, path)
@@ -164,7 +166,7 @@ def test_the_site_works_under_the_sqlite_limits(ds):
     for path in ("/", "/hypewatch/items?_search=minoxidil", "/hypewatch/items?hype=high&_facet=source",
                  "/hypewatch/items?_treatment=minoxidil", "/hypewatch/treatment_pipeline", "/hypewatch/latest.json",
                  "/hypewatch/hype_alerts_feed.atom", "/hypewatch/items.csv?_stream=on", "/hypewatch/items.csv",
-                 "/-/charts", "/hypewatch/items.json?_size=max&_shape=array"):
+                 "/-/charts", "/hypewatch/items.json?_size=max&_shape=array", "/hypewatch.csv?sql=select+1+where+0"):
         assert fetch(ds, path).status_code == 200, path
     assert len(fetch(ds, "/hypewatch/items.json?_shape=array&_size=max").json()) == len(ITEMS)
 

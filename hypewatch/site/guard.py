@@ -93,8 +93,11 @@ def _with_headers(send, headers: list[tuple[bytes, bytes]]):
     return send_with_headers
 
 
-def _capped(send, path: str):
-    """A send() that holds the answer until it is complete, and sends a 413 instead once it passes the cap."""
+def _capped(send, path: str, empty_is_error: bool = False):
+    """A send() that holds the answer until it is complete, and sends a 413 instead once it passes the cap.
+
+    ``empty_is_error``: an empty 200 is a failed query (Datasette's CSV of a failed ?sql= is empty).
+    """
     state = {"start": None, "chunks": [], "size": 0, "over": False}
 
     async def capped_send(message):
@@ -116,6 +119,10 @@ def _capped(send, path: str):
             raise ResponseTooLarge
         state["chunks"].append(body)
         if not message.get("more_body"):
+            if empty_is_error and state["start"]["status"] == 200 and not b"".join(state["chunks"]).strip():
+                await plain(400, "The query failed: ask for the same URL with .json instead of .csv to see why."
+                            ).asgi_send(send)
+                return
             await send(state["start"])
             await send({"type": "http.response.body", "body": b"".join(state["chunks"])})
 
@@ -156,7 +163,8 @@ def asgi_wrapper(datasette):
                 if path.startswith(STATIC) or streamed:
                     await app(scope, receive, send)
                 else:
-                    await app(scope, receive, _capped(send, path))
+                    failed_csv = "sql" in names and path.endswith(".csv")
+                    await app(scope, receive, _capped(send, path, empty_is_error=failed_csv))
             except ResponseTooLarge:
                 log.warning("response over %s bytes refused path=%s", MAX_RESPONSE_BYTES, path)
             finally:
@@ -172,7 +180,7 @@ def asgi_wrapper(datasette):
 
 @hookimpl(tryfirst=True)
 def handle_exception(datasette, request, exception):
-    """Bad parameters Datasette reports as a 500 (?_sort=nosuchcol, ?title__in=[x, ...) are the sender's error: 400."""
+    """Bad parameters Datasette reports as a 500 (?_sort=nosuchcol, ?title__in=[x, a too big value) are a 400."""
     from datasette.handle_exception import handle_exception as render
     from datasette.utils import sqlite3
     from datasette.views.base import DatasetteError
@@ -182,7 +190,7 @@ def handle_exception(datasette, request, exception):
     if isinstance(exception, DatasetteError) and exception.status == 500:
         exception.status = 400  # Datasette raises these only for parameters it cannot use
         return None
-    if isinstance(exception, (json.JSONDecodeError, sqlite3.ProgrammingError)):
+    if isinstance(exception, (json.JSONDecodeError, sqlite3.ProgrammingError, sqlite3.DataError)):
         return render(datasette, request, DatasetteError(str(exception), title="Bad request", status=400))
     return None
 
