@@ -19,7 +19,7 @@ MAX_VALUE_BYTES = 8 * 2**20  # any string or blob, stored or computed (harvested
 MAX_ROW_BYTES_PER_QUERY = 32 * 2**20  # the values one query hands to Datasette, summed over its rows
 LIMITS = {
     "SQLITE_LIMIT_LENGTH": MAX_VALUE_BYTES,
-    "SQLITE_LIMIT_SQL_LENGTH": 100_000,
+    "SQLITE_LIMIT_SQL_LENGTH": 1_000_000,  # the search inlines up to search_newest rowids
     "SQLITE_LIMIT_COLUMN": 500,
     "SQLITE_LIMIT_EXPR_DEPTH": 200,
     "SQLITE_LIMIT_COMPOUND_SELECT": 100,
