@@ -191,6 +191,15 @@ def test_a_response_over_the_cap_is_a_short_413(ds, monkeypatch, fmt):
     assert small.status_code == 200 and len(small.content) > 3000
 
 
+def test_only_a_tables_csv_stream_passes_uncapped(ds, monkeypatch):
+    monkeypatch.setattr(guard, "MAX_RESPONSE_BYTES", 2000)
+    assert fetch(ds, "/hypewatch/items.json?_stream=on").status_code == 413
+    assert fetch(ds, "/hypewatch/items.csv").status_code == 413
+    assert fetch(ds, sql("select * from items", ".csv") + "&_stream=on").status_code == 413
+    streamed = fetch(ds, "/hypewatch/items.csv?_stream=on")
+    assert streamed.status_code == 200 and len(streamed.content) > 2000  # capped by Datasette's max_csv_mb
+
+
 def test_the_sql_page_shows_long_values_truncated(ds, monkeypatch):
     monkeypatch.setattr(guard, "MAX_RESPONSE_BYTES", 2**20)
     response = fetch(ds, sql(_big(3, 400_000), ""))

@@ -114,7 +114,8 @@ def _capped(send, path: str, empty_is_error: bool = False):
         if state["size"] > MAX_RESPONSE_BYTES:
             state.update(over=True, chunks=[])
             await _json_or_plain(path, 413, f"Response too large: more than {MAX_RESPONSE_BYTES // 2**20} MB. "
-                                            "Ask for fewer rows (_size=) or columns (_col=), or a narrower query."
+                                            "Ask for fewer rows (_size=) or columns (_col=), a narrower query, "
+                                            "or a table's CSV with _stream=on."
                                  ).asgi_send(send)
             raise ResponseTooLarge
         state["chunks"].append(body)
@@ -158,7 +159,7 @@ def asgi_wrapper(datasette):
                     return await plain(503, "The SQL endpoint is busy; try again in a moment.",
                                        {"retry-after": "2"}).asgi_send(send)
                 running[client] += 1
-            streamed = "_stream" in names and "sql" not in names
+            streamed = "_stream" in names and "sql" not in names and path.endswith(".csv")  # a table's CSV stream
             try:
                 if path.startswith(STATIC) or streamed:
                     await app(scope, receive, send)
