@@ -144,6 +144,40 @@ def test_one_function_call_cannot_build_a_huge_value(ds, query):
         response.text[:300]
 
 
+@pytest.mark.parametrize("query", [
+    "select instr(printf('%.*c', 8000000, 'a'), printf('%.*c', 4000000, 'a') || 'b')",
+    "select length(replace(printf('%.*c', 8000000, 'a'), printf('%.*c', 4000000, 'a') || 'b', ''))",
+    "select length(trim(printf('%.*c', 8000000, 'a'), printf('%.*c', 4000000, 'b') || 'a'))",
+    "select length(rtrim(printf('%.*c', 8000000, 'a'), printf('%.*c', 4000000, 'b') || 'a'))",
+    "select length(replace(printf('%.*c', 4000000, 'a'), 'a', 'aaaa'))",
+])
+def test_text_functions_take_linear_time(ds, query):
+    """SQLite's own instr/replace/trim(X, Y) would run for minutes inside one call on these."""
+    started = time.monotonic()
+    response = fetch(ds, sql(query))
+    assert time.monotonic() - started < 5
+    assert response.status_code in (200, 400) and len(response.content) < 10_000
+
+
+def test_the_linear_text_functions_answer_as_sqlite_does():
+    import sqlite3
+
+    builtin, ours = sqlite3.connect(":memory:"), sqlite3.connect(":memory:")
+    for (name, arity), function in sandbox.LINEAR_FUNCTIONS.items():
+        ours.create_function(name, arity, function, deterministic=True)
+    values = ["abcabc", "", "héllo wörld", b"ab\x00cd", 12, 1.5, 1e20, 0.1, -3, None, "  xx  ", "aXbXc", 100.0,
+              1e-7, "a" * 100, "abcdefghijklmnopqrstuvwxyz0123456789" * 3]
+    for query in ["instr(?, ?)", "replace(?, ?, 'Z')", "replace(?, 'b', ?)", "trim(?, ?)", "ltrim(?, ?)",
+                  "rtrim(?, ?)"]:
+        for x in values:
+            for y in values:
+                expected = builtin.execute(f"select {query}", (x, y)).fetchone()[0]
+                got = ours.execute(f"select {query}", (x, y)).fetchone()[0]
+                if isinstance(expected, bytes):
+                    expected = expected.decode("utf-8", "replace")
+                assert got == expected, (query, x, y)
+
+
 def test_expression_depth_and_like_patterns_are_limited(ds):
     deep = "select " + "(" * 300 + "1" + ")" * 300
     assert fetch(ds, sql(deep)).status_code == 400
