@@ -2,8 +2,9 @@
 
 No hooks: guard.py adds them. Scripts run only from the site itself or when they are one of the inline
 scripts of the templates Datasette renders (hashed once, when the site starts); no other inline script
-can run. Inline styles are allowed: Datasette's table and query pages write a ``<style>`` block naming
-the columns shown, and its SQL editor and the browser's feed viewer add their own.
+can run (one with a template expression cannot be hashed: put it in static/). Inline styles are
+allowed: Datasette's table and query pages write a ``<style>`` block naming the columns shown, and its
+SQL editor and the browser's feed viewer add their own.
 """
 
 from __future__ import annotations

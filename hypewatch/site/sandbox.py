@@ -1,4 +1,4 @@
-"""The public database connections: SQLite limits, an authorizer for dangerous functions and tables, a row budget.
+"""The public database connections: SQLite limits, an authorizer, linear-time text functions, a row budget.
 
 Datasette's time limit cannot stop work inside one SQL function call (``zeroblob(1e9)``) nor the rows a
 query hands to Python; these limits can. They apply to every connection Datasette opens on the
