@@ -75,8 +75,9 @@ def test_only_get_and_head(ds, method):
 
 
 def test_head_answers_without_a_body(ds):
-    response = fetch(ds, "/hypewatch/items", "HEAD")
-    assert response.status_code == 200 and response.content == b""
+    for path in ("/hypewatch/items", "/hypewatch.csv?sql=select+1", "/hypewatch.json?sql=select+1"):
+        response = fetch(ds, path, "HEAD")
+        assert response.status_code == 200 and response.content == b"", path
 
 
 @pytest.mark.parametrize("path", [

@@ -164,7 +164,7 @@ def asgi_wrapper(datasette):
                 if path.startswith(STATIC) or streamed:
                     await app(scope, receive, send)
                 else:
-                    failed_csv = "sql" in names and path.endswith(".csv")
+                    failed_csv = "sql" in names and path.endswith(".csv") and scope["method"] == "GET"
                     await app(scope, receive, _capped(send, path, empty_is_error=failed_csv))
             except ResponseTooLarge:
                 log.warning("response over %s bytes refused path=%s", MAX_RESPONSE_BYTES, path)
