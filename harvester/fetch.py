@@ -122,8 +122,9 @@ class FetchResult:
         return self.error is None
 
 
-_SECRET_PARAMS = re.compile(
-    r"(?i)\b((?:api[_-]?key|apikey|key|token|access[_-]?token|auth|password|passwd|secret|signature|sig)=)[^&#\s'\"]+")
+_SECRET_PARAMS = re.compile(  # a secret word, alone or after a prefix ending in _ or - (client_secret, auth_token)
+    r"(?i)(?<![\w-])((?:[\w-]*[_-])?(?:api[_-]?key|apikey|key|token|auth|password|passwd|secret|signature|sig"
+    r"|sessionid|sessid|jwt)=)[^&#\s'\"]+")
 _USERINFO = re.compile(r"(?i)\b(https?://)[^/@\s'\"]+@")
 
 

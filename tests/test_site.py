@@ -155,7 +155,7 @@ def test_shipped_configuration_boots(site_db):
     assert metadata["license"] == "MIT"
 
 
-SITE_PLUGINS = ("labels", "markup", "search", "cells", "charts", "pages", "feeds")
+SITE_PLUGINS = ("labels", "markup", "search", "cells", "charts", "pages", "feeds", "guard", "sandbox")
 
 
 def test_site_plugins_are_entry_points_of_the_distribution(ds):
@@ -174,7 +174,7 @@ def test_site_plugins_are_entry_points_of_the_distribution(ds):
     assert {h for p in listed for h in p["hooks"]} == {
         "asgi_wrapper", "filters_from_request", "register_facet_classes", "render_cell", "register_routes",
         "extra_css_urls", "prepare_jinja2_environment", "extra_template_vars", "prepare_connection",
-        "register_output_renderer", "startup"}
+        "register_output_renderer", "startup", "handle_exception"}
     assert not (CONFIG_DIR / "plugins").exists()  # deploy/datasette holds data only
 
 

@@ -1,9 +1,10 @@
-"""The public site: small Datasette plugins (labels, markup, search, cells, charts, pages, feeds), each an entry point.
+"""The public site: small Datasette plugins (labels, markup, search, cells, charts, pages, feeds, guard, sandbox).
 
 Each module below registers its own hooks through the ``datasette`` entry points
 of this distribution (pyproject.toml), so they load however Datasette starts
 (``hypewatch serve`` or a plain ``datasette`` command) once hypewatch is installed.
-``data`` holds what the pages and charts share and registers no hooks.
+``data`` holds what the pages and charts share and ``headers`` the security headers guard sends;
+neither registers hooks.
 """
 
 #: The name the database is published under, whatever its file is called.
