@@ -54,6 +54,17 @@ def test_sigterm_mid_harvest_then_next_run_completes(httpserver, tmp_path):
         second = start_run(db, sources)
         out, err = second.communicate(timeout=30)
         assert second.returncode == 1 and "already running on this database" in err
+
+        def fast_committed() -> bool:
+            try:
+                with sqlite3.connect(db, timeout=1) as check:
+                    return check.execute("select count(*) from items where source = 'fast'").fetchone()[0] == 2
+            except sqlite3.Error:
+                return False
+
+        # On a loaded machine the fast source's commit can trail the slow fetches: wait for it
+        # (the slow ones sleep 4 s each, so they are still in flight).
+        assert wait_for(fast_committed, timeout=3), "the fast source was not committed while the slow ones ran"
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     finally:
