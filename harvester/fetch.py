@@ -122,8 +122,10 @@ class FetchResult:
         return self.error is None
 
 
-_SECRET_PARAMS = re.compile(
-    r"(?i)\b((?:api[_-]?key|apikey|key|token|access[_-]?token|auth|password|passwd|secret|signature|sig)=)[^&#\s'\"]+")
+_SECRET_NAMES = (
+    r"api[_-]?key|apikey|key|token|access[_-]?token|auth[_-]?token|auth|password|passwd|secret|client[_-]?secret"
+    r"|access[_-]?key|private[_-]?token|session[_-]?id|signature|sig|jwt")
+_SECRET_PARAMS = re.compile(rf"(?i)\b((?:{_SECRET_NAMES})=)[^&#\s'\"]+")
 _USERINFO = re.compile(r"(?i)\b(https?://)[^/@\s'\"]+@")
 
 
@@ -644,8 +646,9 @@ async def _checked_address(url: httpx.URL) -> str:
     """
     host = url.host
     port = url.port or (443 if url.scheme == "https" else 80)
+    numeric = _numeric_ipv4(host)
     try:
-        addresses = [host] if _is_ip(host) else await _resolve(host, port)
+        addresses = [host] if _is_ip(host) else [numeric] if numeric else await _resolve(host, port)
     except socket.gaierror as exc:
         raise _FetchError(
             "network", f"could not resolve {host} ({exc.strerror or exc}); check the URL's host name"
@@ -663,6 +666,20 @@ async def _checked_address(url: httpx.URL) -> str:
                 f"mark the source as local if this is intended",
             )
     return addresses[0]
+
+
+_NUMERIC_HOST = re.compile(r"(?i)(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\.?")
+
+
+def _numeric_ipv4(host: str) -> str | None:
+    """The IPv4 address a numeric host spells the way inet_aton reads it ("2130706433", "0x7f.1",
+    "0177.0.0.1", "127.1"), or None; checked before any DNS so no resolver can reinterpret it."""
+    if not _NUMERIC_HOST.fullmatch(host):
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host.rstrip(".")))
+    except OSError:
+        return None
 
 
 def _is_ip(host: str) -> bool:

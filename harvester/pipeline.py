@@ -164,21 +164,24 @@ def _pool(settings: HarvestSettings, sources: int) -> ProcessPoolExecutor | None
     return process_pool(settings.parse_workers)
 
 
-async def parse_response(fetcher: Fetcher, kind: str, result: FetchResult, cpu: Offload = in_thread) -> ParsedFeed:
+async def parse_response(fetcher: Fetcher, kind: str, result: FetchResult, cpu: Offload = in_thread, *,
+                         allow_private: bool = False) -> ParsedFeed:
     """Feeds go to feedparser, API responses to their adapter (which may ask for a second request).
 
     ``cpu`` runs the parse off the event loop: a thread, or a worker process
     when the pass is large enough for parsing to need more than one core.
     """
-    return await _parse_following_up(fetcher, kind, result, cpu, parse_body)
+    return await _parse_following_up(fetcher, kind, result, cpu, parse_body, allow_private)
 
 
 async def _parse_following_up(fetcher: Fetcher, kind: str, result: FetchResult, cpu: Offload,
-                              job: Callable[..., Any]) -> Any:
+                              job: Callable[..., Any], allow_private: bool) -> Any:
     """Run ``job(kind, body, url=, headers=)`` on the response, and on the second response an API asks for."""
     parsed = await cpu(job, kind, result.body or b"", url=result.final_url, headers=result.headers)
     if isinstance(parsed, FollowUp):
-        second = await fetcher.get(parsed.url, accept="application/json, application/xml;q=0.9, */*;q=0.5")
+        # The API's answer names the next URL: it gets the same address policy as the source itself.
+        second = await fetcher.get(parsed.url, allow_private=allow_private,
+                                   accept="application/json, application/xml;q=0.9, */*;q=0.5")
         if second.error:
             raise FeedParseError(f"{kind} follow-up request failed: {second.error}")
         parsed = await cpu(job, kind, second.body or b"", url=second.final_url, headers=second.headers)
@@ -237,8 +240,9 @@ class _Run:
 
     async def _harvest(self, src: dict[str, Any], started: datetime) -> tuple[SourceOutcome, asyncio.Future]:
         name = src["name"]
+        # Private, loopback and link-local addresses (every hop) only for sources marked local.
         result = await self.fetcher.get(src["url"], etag=src["etag"], last_modified=src["last_modified"],
-                                        accept=FEED_ACCEPT)
+                                        allow_private=bool(src["local"]), accept=FEED_ACCEPT)
         if result.error:
             return self._fail(src, started, result.error, result)
         now = store.utcnow()
@@ -257,7 +261,7 @@ class _Run:
                                 # Never harvested: it owns no items yet, so every row will need its labels.
                                 score=src["last_success_at"] is None)
         try:
-            parsed = await _parse_following_up(self.fetcher, src["kind"], result, self.cpu, job)
+            parsed = await _parse_following_up(self.fetcher, src["kind"], result, self.cpu, job, bool(src["local"]))
         except FeedParseError as exc:
             return self._fail(src, started, str(exc), result)
         if parsed.title:

@@ -707,3 +707,12 @@ def test_cookies_are_not_kept_between_requests(httpserver: HTTPServer) -> None:
 
     asyncio.run(main())
     assert "Cookie" not in httpserver.log[1][0].headers
+
+
+@pytest.mark.parametrize("name", ["client_secret", "auth_token", "access_key", "private_token", "sessionid", "jwt",
+                                  "CLIENT-SECRET", "Auth_Token", "ACCESS_KEY", "Private-Token", "SessionId", "JWT"])
+def test_redaction_covers_more_credential_names(name: str) -> None:
+    from harvester.fetch import redact
+
+    assert redact(f"https://x.org/f?term=hair&{name}=S3CRET&page=2") == f"https://x.org/f?term=hair&{name}=***&page=2"
+    assert redact(f"error at https://x.org/f#{name}=S3CRET") == f"error at https://x.org/f#{name}=***"

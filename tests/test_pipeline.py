@@ -13,10 +13,12 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 from werkzeug import Response
 
 from db import list_sources
+from harvester import fetch
 from harvester.fetch import FetchLimits
 from harvester.pipeline import HarvestSettings, harvest
 from scoring.model import CLAIM_STRENGTHS, Reason
@@ -225,12 +227,21 @@ def test_hostile_feed_is_sanitised(httpserver, database):
     assert 'href="https://ok.example/"' in row["summary_html"]
 
 
-def test_item_link_to_loopback_is_not_fetched(httpserver, database):
+def test_item_link_to_loopback_is_not_fetched(httpserver, database, monkeypatch):
+    """A public feed (fake DNS, a mock transport) whose item links to a loopback page."""
     short = [{"title": "Hair loss teaser", "link": httpserver.url_for("/internal-secret"), "summary": "Short."}]
-    httpserver.expect_request("/feed").respond_with_data(rss(short), content_type="application/rss+xml")
     httpserver.expect_request("/internal-secret").respond_with_data("<html><body>secret</body></html>")
-    configure(database, {"name": "F", "url": httpserver.url_for("/feed")})
-    run(database, settings=HarvestSettings(limits=FAST.limits, fulltext=True))
+
+    async def public(host, port):
+        return ["93.184.216.34"]
+
+    def feed_server(request):
+        assert request.url.host == "93.184.216.34"
+        return httpx.Response(200, stream=httpx.ByteStream(rss(short)), headers={"content-type": "application/rss+xml"})
+
+    monkeypatch.setattr(fetch, "_resolve", public)
+    configure(database, {"name": "F", "url": "http://news.example/feed", "local": False})
+    run(database, settings=HarvestSettings(limits=FAST.limits, fulltext=True), transport=httpx.MockTransport(feed_server))
     [row] = items(database)
     assert row["fulltext_status"].startswith("blocked")
     assert all(req.path != "/internal-secret" for req, _ in httpserver.log)
@@ -305,7 +316,7 @@ def test_crash_mid_write_leaves_no_half_written_rows(httpserver, tmp_path):
 
         db = open_db({str(db_path)!r})
         sync_sources(db, [{{"name": "F", "url": {httpserver.url_for('/feed')!r}, "kind": "feed",
-                           "publisher": "news", "every": 3600, "filter": False, "local": False}}])
+                           "publisher": "news", "every": 3600, "filter": False, "local": True}}])
 
         def save_then_die(db, source, **kw):
             with db.atomic():
