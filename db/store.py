@@ -56,10 +56,11 @@ def open_db(path: str | Path) -> Database:
         db.execute("PRAGMA synchronous = NORMAL")
         migrations.apply(db)
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(
-            f"{path}: cannot open as a hypewatch database ({exc}); "
-            "point --db at another file or move this one away"
-        ) from exc
+        if "unable to open" in str(exc) or "readonly" in str(exc):
+            fix = "check that its directory exists and that the file and directory are writable, or point --db elsewhere"
+        else:
+            fix = "point --db at another file or move this one away"
+        raise DatabaseError(f"{path}: cannot open as a hypewatch database ({exc}); {fix}") from exc
     return db
 
 

@@ -17,6 +17,7 @@ import asyncio
 import functools
 import hashlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -38,7 +39,8 @@ from .scores import rescore
 from .workers import Offload, in_pool, in_thread, process_pool
 from .writer import BatchWriter, committed
 
-__all__ = ["HarvestSettings", "SourceOutcome", "harvest", "harvest_sources", "parse_response", "rescore"]
+__all__ = ["HarvestSettings", "SourceOutcome", "harvest", "harvest_sources", "parse_response", "rescore",
+           "storage_message"]
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +206,7 @@ class _Run:
         # otherwise fetched bodies pile up in memory while they wait for a parser.
         self.source_slots = asyncio.Semaphore(settings.concurrency)
         self.unfinished = unfinished  # sources of the pass not yet done
+        self.storage_error: sqlite3.Error | None = None  # set when the database stops taking writes
         self.writer = BatchWriter(db, max_items=settings.write_batch_items, delay=settings.write_delay,
                                   cache_mib=settings.cache_mib, idle=lambda queued: queued >= self.unfinished)
 
@@ -220,15 +223,22 @@ class _Run:
         clock = time.monotonic()
         try:
             try:
+                if self.storage_error:  # the database cannot take writes: don't fetch what can't be kept
+                    raise self.storage_error
                 async with self.source_slots:
                     outcome, written = await self._harvest(src, started)
                 # Outside the slot: the next source starts while this one waits for its commit.
                 await committed(written)
+            except sqlite3.Error as exc:  # the database, not the source: one line, nothing more to write
+                outcome = self._not_saved(src, exc)
             except Exception as exc:  # the per-source boundary: a bug here must not stop other sources
                 log.exception("source=%r internal error", src["name"])
                 message = f"internal error: {exc!r} (a hypewatch bug: please report it)"
                 outcome, written = self._fail(src, started, message)
-                await committed(written)
+                try:
+                    await committed(written)
+                except sqlite3.Error as write_error:
+                    outcome = self._not_saved(src, write_error)
         finally:
             self.unfinished -= 1
             self.writer.poke()
@@ -309,6 +319,14 @@ class _Run:
             row["text"] = text
             await self._score([row])
 
+    def _not_saved(self, src: dict[str, Any], exc: sqlite3.Error) -> SourceOutcome:
+        """A write the database refused: one log line, and a pass that stops writing when the disk is full."""
+        message = storage_message(exc)
+        if any(word in str(exc).lower() for word in _FATAL_STORAGE):
+            self.storage_error = exc
+        log.error("source=%r %s", src["name"], message)
+        return SourceOutcome(src["name"], "failed", error=message)
+
     # -- recording ---------------------------------------------------------
 
     def _success_changes(self, src: dict[str, Any], result: FetchResult, now: datetime) -> dict[str, Any]:
@@ -353,6 +371,24 @@ class _Run:
         written = self.writer.queue(src["name"], source_changes=changes,
                                     fetch=_fetch_row(started, result, "failed", 0, 0, message))
         return SourceOutcome(src["name"], "failed", http_status=status, error=message, disabled=disabled), written
+
+
+_FATAL_STORAGE = ("full", "readonly", "read-only", "disk i/o", "unable to open")
+
+
+def storage_message(exc: sqlite3.Error) -> str:
+    """One line for a database write that failed, saying what to do about it."""
+    text = str(exc).strip() or type(exc).__name__
+    lowered = text.lower()
+    if "full" in lowered:
+        hint = "free disk space; the source stays due and is harvested again next pass"
+    elif "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        hint = "make the database file and its directory writable by this user"
+    elif "locked" in lowered or "busy" in lowered:
+        hint = "another program holds the database; the source stays due and is retried next pass"
+    else:
+        hint = "check the disk and the database file (`PRAGMA integrity_check`)"
+    return f"not saved: the database refused the write ({text}); {hint}"
 
 
 def _fetch_row(started: datetime, result: FetchResult | None, status: str, new: int, updated: int,
