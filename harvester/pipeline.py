@@ -366,7 +366,7 @@ class _Run:
         disabled = status == 410
         if disabled:
             changes["enabled"] = 0
-            changes["disabled_reason"] = (f"HTTP 410 Gone at {store.iso(now)}: the publisher removed this feed; "
+            changes["disabled_reason"] = (f"{store.GONE_REASON} at {store.iso(now)}: the publisher removed this feed; "
                                           "find its new address and update sources.toml")
         written = self.writer.queue(src["name"], source_changes=changes,
                                     fetch=_fetch_row(started, result, "failed", 0, 0, message))

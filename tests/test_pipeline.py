@@ -571,3 +571,33 @@ def test_writer_thread_that_cannot_open_the_file_falls_back_to_the_callers_conne
     out = run(database)
     assert all(o.status == "ok" and o.new == 2 for o in out.values())
     assert len(items(database)) == 4
+
+
+def test_source_gone_is_enabled_again_when_its_url_changes(httpserver, database):
+    httpserver.expect_request("/gone").respond_with_data("gone", status=410)
+    httpserver.expect_request("/moved-here").respond_with_data(rss(hair_items(2)), content_type="application/rss+xml")
+    configure(database, {"name": "G", "url": httpserver.url_for("/gone")})
+    assert run(database)["G"].disabled
+    configure(database, {"name": "G", "url": httpserver.url_for("/gone"), "every": 7200})
+    assert source(database, "G")["enabled"] == 0  # another change, same URL: still gone
+    configure(database, {"name": "G", "url": httpserver.url_for("/moved-here")})
+    row = source(database, "G")
+    assert row["enabled"] == 1 and row["disabled_reason"] is None and row["error_count"] == 0
+    out = run(database)["G"]
+    assert out.status == "ok" and out.new == 2
+
+
+def test_control_characters_never_reach_stored_strings(httpserver, database):
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "Feed\u0000 title\u0007",
+           "items": [{"id": "a\u0000b", "url": "https://example.org/x\u0000y\u001f", "title": "Minoxidil\u0000 study",
+                      "content_text": "Hair\u0000 loss\u000b study.\nSecond line.", "authors": [{"name": "Ann\u0000"}],
+                      "date_published": "2024-01-02T10:00:00Z"}]}
+    httpserver.expect_request("/feed").respond_with_data(json.dumps(doc), content_type="application/feed+json")
+    configure(database, {"name": "F", "url": httpserver.url_for("/feed") + "?q=\u0000"})
+    run(database)
+    [row] = items(database)
+    stored = json.dumps(row) + json.dumps(source(database, "F"))
+    assert "\\u0000" not in stored and "\\u0007" not in stored and "\\u001f" not in stored and "\\u000b" not in stored
+    assert row["url"] == "https://example.org/xy" and row["title"] == "Minoxidil study"
+    assert "Second line" in row["text"]  # newlines stay
+    assert source(database, "F")["feed_title"] == "Feed title"
