@@ -277,7 +277,7 @@ def source_health(db: Database) -> list[dict[str, Any]]:
     sql = """
         SELECT s.name, s.url, s.kind, s.publisher, s.enabled, s.disabled_reason,
                s.last_status, s.last_http_status, s.last_checked_at, s.last_success_at,
-               s.next_check_at, s.error_count, s.last_error,
+               s.next_check_at, s.error_count, s.last_error, s.last_warning,
                (SELECT count(*) FROM items i WHERE i.source = s.name) AS items
         FROM sources s ORDER BY s.name
     """

@@ -32,6 +32,7 @@ from .apis.base import FollowUp
 from .fetch import FEED_ACCEPT, FetchLimits, Fetcher, FetchResult, USER_AGENT
 from .fulltext import extract_text
 from .items import parse_rows
+from .entrycap import MAX_ENTRIES
 from .parse import FeedParseError, ParsedFeed
 from .parsers import parse_body
 from .polling import next_check
@@ -60,6 +61,7 @@ class HarvestSettings:
     write_batch_items: int = 3000     # items written per transaction at most (sources are batched, see BatchWriter)
     write_delay: float = 2.0          # seconds a finished source waits at most for others to share its commit
     cache_mib: int = 64               # SQLite page cache during a pass (the indexes of a big database)
+    max_entries: int = MAX_ENTRIES    # entries kept per feed and pass, the newest (twice as many read at most)
     limits: FetchLimits = field(default_factory=FetchLimits)
     user_agent: str = USER_AGENT
 
@@ -71,6 +73,7 @@ class HarvestSettings:
             concurrency=values["concurrency"], per_host=values["per_host"], fulltext=values["fulltext"],
             fulltext_concurrency=values["fulltext_concurrency"], fulltext_min_chars=values["fulltext_min_chars"],
             fulltext_per_source=values["fulltext_per_source"], parse_workers=values["parse_workers"],
+            max_entries=values["max_entries"],
             user_agent=values["user_agent"] or USER_AGENT,
             limits=FetchLimits(max_bytes=int(values["max_body_mb"] * mib), max_decoded=int(values["max_decoded_mb"] * mib),
                                connect_timeout=values["connect_timeout"], read_timeout=values["read_timeout"],
@@ -267,7 +270,7 @@ class _Run:
             return SourceOutcome(name, "unchanged", http_status=result.status), written
         changes["body_hash"] = body_hash
         job = functools.partial(parse_rows, src={k: src[k] for k in ("name", "publisher", "kind")}, now=now,
-                                min_chars=self.settings.fulltext_min_chars,
+                                min_chars=self.settings.fulltext_min_chars, max_entries=self.settings.max_entries,
                                 # Never harvested: it owns no items yet, so every row will need its labels.
                                 score=src["last_success_at"] is None)
         try:
@@ -276,6 +279,7 @@ class _Run:
             return self._fail(src, started, str(exc), result)
         if parsed.title:
             changes["feed_title"] = parsed.title
+        changes["last_warning"] = parsed.warning
         rows = parsed.rows
         known = store.known_items(self.db, list(rows))
         new = [r for r in rows.values() if r["id"] not in known]

@@ -197,6 +197,8 @@ def status(db_path: str, sources_path: str | None) -> None:
                    f"{r['next_check_at'] or '-'}   errors in a row: {r['error_count']}")
         if r["last_error"]:
             click.echo(f"    last error: {r['last_error']}")
+        elif r["last_warning"]:
+            click.echo(f"    last warning: {r['last_warning']}")
         if r["disabled_reason"]:
             click.echo(f"    disabled: {r['disabled_reason']}")
     failing = sum(1 for r in rows if r["enabled"] and r["error_count"])

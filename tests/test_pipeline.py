@@ -289,10 +289,10 @@ def test_one_broken_source_never_stops_the_others(httpserver, database, monkeypa
 
     real = parsers.PARSERS["feed"]
 
-    def exploding(body, *, url, headers):
+    def exploding(body, *, url, headers, **options):
         if url.endswith("/bug"):
             raise RuntimeError("unexpected bug")
-        return real(body, url=url, headers=headers)
+        return real(body, url=url, headers=headers, **options)
 
     monkeypatch.setitem(parsers.PARSERS, "feed", exploding)
     for path in ("/bug", "/a", "/b"):
