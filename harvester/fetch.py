@@ -240,10 +240,14 @@ class Fetcher:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
-        allow_private: bool = True,
+        allow_private: bool,
         accept: str = FEED_ACCEPT,
     ) -> FetchResult:
         """Fetch ``url``; problems come back in the result, never as exceptions.
+
+        ``allow_private`` is the source's ``local``, with no default so that no caller forgets it:
+        when false, every hop (redirects included) to a private, loopback, link-local or reserved
+        address is refused.
 
         ``etag``/``last_modified`` are the validators stored from the previous
         fetch; a 304 answer yields ``not_modified=True`` and no body.
