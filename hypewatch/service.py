@@ -101,6 +101,14 @@ class Jobs:
         return len(outcomes)
 
     def digest(self) -> list[str]:
+        """Build the digests of finished periods (nothing, with one log line, if the database refuses)."""
+        try:
+            return self._digest()
+        except (store.DatabaseError, sqlite3.Error) as exc:
+            log.error("digest job skipped: %s", storage_message(exc) if isinstance(exc, sqlite3.Error) else exc)
+            return []
+
+    def _digest(self) -> list[str]:
         from .digest import build_digests
 
         db = store.open_db(self.config.db_path)
@@ -113,6 +121,13 @@ class Jobs:
 
     def maintenance(self) -> dict[str, int]:
         """Keep the database tidy: scores follow the scorer, the WAL stays small, the fetch log bounded."""
+        try:
+            return self._maintenance()
+        except (store.DatabaseError, sqlite3.Error) as exc:  # one line, and the next run tries again
+            log.error("maintenance skipped: %s", storage_message(exc) if isinstance(exc, sqlite3.Error) else exc)
+            return {"rescored": 0, "pruned": 0}
+
+    def _maintenance(self) -> dict[str, int]:
         db = store.open_db(self.config.db_path)
         try:
             rescored = rescore(db)

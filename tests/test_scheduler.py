@@ -90,3 +90,25 @@ def test_bad_schedule_settings_are_explained(tmp_path):
         config(tmp_path, [], digest_cron="every tuesday")
     with pytest.raises(ValueError, match="digest_period"):
         config(tmp_path, [], digest_period="monthly")
+
+
+def test_jobs_on_a_database_that_refuses_writes_log_one_line(tmp_path, monkeypatch, caplog):
+    import logging
+    import sqlite3
+
+    from hypewatch import service
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    jobs = Jobs(config(tmp_path, [Source("feed", "https://example.org/feed")]))
+    monkeypatch.setattr(service, "rescore", full)
+    monkeypatch.setattr("hypewatch.digest.build_digests", full)
+    monkeypatch.setattr(service, "harvest", full)
+    with caplog.at_level(logging.ERROR):
+        assert jobs.maintenance() == {"rescored": 0, "pruned": 0}
+        assert jobs.digest() == []
+        assert jobs.harvest_tick() == 0
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 3 and not any(r.exc_info for r in errors)
+    assert all("free disk space" in r.getMessage() for r in errors)
