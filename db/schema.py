@@ -268,3 +268,11 @@ def m008_claim_strength(db: Database) -> None:
     if "claim_strength" not in db["items"].columns_dict:
         db.execute("ALTER TABLE items ADD COLUMN claim_strength TEXT")
     db.execute("CREATE INDEX IF NOT EXISTS items_site_claim_published ON items(claim_strength, published)")
+
+
+@migrations()
+def m009_source_warning(db: Database) -> None:
+    """sources.last_warning: a recoverable problem of the last parse (a broken feed that still gave
+    entries, entries dropped by the max_entries cap), NULL when the last parse had none."""
+    if "last_warning" not in db["sources"].columns_dict:
+        db.execute("ALTER TABLE sources ADD COLUMN last_warning TEXT")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
@@ -22,7 +23,24 @@ from .schema import migrations
 log = logging.getLogger(__name__)
 
 SOURCE_CONFIG_FIELDS = ("url", "kind", "publisher", "every", "filter", "local")
+GONE_REASON = "HTTP 410 Gone"  # how a source disabled by a 410 starts its disabled_reason
 ITEM_JSON_FIELDS = ("nct_ids", "meta", "treatments", "reasons")
+
+
+# C0 controls but tab, newline and carriage return, and DEL: never meaningful in stored text,
+# and a NUL cuts strings short in C tools and browsers that read the published data.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_value(value: Any) -> Any:
+    """``value`` with control characters removed from every string in it (lists and dicts too)."""
+    if isinstance(value, str):
+        return _CONTROLS.sub("", value) if _CONTROLS.search(value) else value
+    if isinstance(value, list | tuple):
+        return [clean_value(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_value(k): clean_value(v) for k, v in value.items()}
+    return value
 
 
 class DatabaseError(Exception):
@@ -56,10 +74,11 @@ def open_db(path: str | Path) -> Database:
         db.execute("PRAGMA synchronous = NORMAL")
         migrations.apply(db)
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(
-            f"{path}: cannot open as a hypewatch database ({exc}); "
-            "point --db at another file or move this one away"
-        ) from exc
+        if "unable to open" in str(exc) or "readonly" in str(exc):
+            fix = "check that its directory exists and that the file and directory are writable, or point --db elsewhere"
+        else:
+            fix = "point --db at another file or move this one away"
+        raise DatabaseError(f"{path}: cannot open as a hypewatch database ({exc}); {fix}") from exc
     return db
 
 
@@ -77,7 +96,7 @@ def sync_sources(db: Database, configured: Sequence[dict[str, Any]], now: dateti
     result: dict[str, list[str]] = {"added": [], "changed": [], "removed": [], "reenabled": []}
     with db.atomic():
         for src in configured:
-            config = {k: src[k] for k in SOURCE_CONFIG_FIELDS if k in src}
+            config = {k: clean_value(src[k]) for k in SOURCE_CONFIG_FIELDS if k in src}
             config["filter"] = int(bool(config.get("filter", 0)))
             config["local"] = int(bool(config.get("local", 0)))
             config["config_url"] = config["url"]
@@ -94,7 +113,9 @@ def sync_sources(db: Database, configured: Sequence[dict[str, Any]], now: dateti
                 # A new URL is a new conversation with a server: forget validators.
                 changes.update(url=config_url, etag=None, last_modified=None, body_hash=None,
                                next_check_at=now_s, error_count=0, last_error=None)
-            if row["disabled_reason"] == "removed from sources file":
+            reason = row["disabled_reason"] or ""
+            # Back in the file, or gone (HTTP 410) and given a new URL there, as its message asks.
+            if reason == "removed from sources file" or (reason.startswith(GONE_REASON) and "config_url" in changes):
                 changes.update(enabled=1, disabled_reason=None)
                 result["reenabled"].append(src["name"])
             if changes:
@@ -155,7 +176,7 @@ def encode_item(row: dict[str, Any]) -> dict[str, Any]:
 
     The harvest's worker processes call it too, so a row crosses to the writer as strings.
     """
-    out = dict(row)
+    out = {key: clean_value(value) for key, value in row.items()}
     for key in ITEM_JSON_FIELDS:
         if key in out and not isinstance(out[key], str) and out[key] is not None:
             out[key] = json.dumps(out[key], ensure_ascii=False)
@@ -191,13 +212,14 @@ def save_harvest(db: Database, source: str, *, source_changes: dict[str, Any],
 
 def _update(db: Database, table: str, key: str, value: Any, changes: dict[str, Any]) -> None:
     assignments = ", ".join(f'"{column}" = ?' for column in changes)
-    db.conn.execute(f'UPDATE "{table}" SET {assignments} WHERE "{key}" = ?', [*changes.values(), value])
+    db.conn.execute(f'UPDATE "{table}" SET {assignments} WHERE "{key}" = ?',
+                    [*map(clean_value, changes.values()), value])
 
 
 def _insert(db: Database, table: str, row: dict[str, Any]) -> int:
     columns = ", ".join(f'"{column}"' for column in row)
     cursor = db.conn.execute(f'INSERT INTO "{table}" ({columns}) VALUES ({", ".join("?" for _ in row)})',
-                             list(row.values()))
+                             [clean_value(v) for v in row.values()])
     return cursor.lastrowid
 
 
@@ -212,7 +234,7 @@ def _insert_new_items(db: Database, rows: list[dict[str, Any]]) -> None:
     columns = list(dict.fromkeys(key for row in rows for key in row))
     sql = (f"INSERT INTO items ({', '.join(chr(34) + c + chr(34) for c in columns)}) "
            f"VALUES ({', '.join('?' for _ in columns)}) ON CONFLICT(id) DO NOTHING")
-    db.conn.executemany(sql, [[row.get(c) for c in columns] for row in rows])
+    db.conn.executemany(sql, [[clean_value(row.get(c)) for c in columns] for row in rows])
 
 
 
@@ -255,7 +277,7 @@ def source_health(db: Database) -> list[dict[str, Any]]:
     sql = """
         SELECT s.name, s.url, s.kind, s.publisher, s.enabled, s.disabled_reason,
                s.last_status, s.last_http_status, s.last_checked_at, s.last_success_at,
-               s.next_check_at, s.error_count, s.last_error,
+               s.next_check_at, s.error_count, s.last_error, s.last_warning,
                (SELECT count(*) FROM items i WHERE i.source = s.name) AS items
         FROM sources s ORDER BY s.name
     """

@@ -124,7 +124,7 @@ class FetchResult:
 
 _SECRET_PARAMS = re.compile(  # a secret word, alone or after a prefix ending in _ or - (client_secret, auth_token)
     r"(?i)(?<![\w-])((?:[\w-]*[_-])?(?:api[_-]?key|apikey|key|token|auth|password|passwd|secret|signature|sig"
-    r"|sessionid|sessid|jwt)=)[^&#\s'\"]+")
+    r"|session[_-]?id|sessid|jwt)=)[^&#\s'\"]+")
 _USERINFO = re.compile(r"(?i)\b(https?://)[^/@\s'\"]+@")
 
 
@@ -239,10 +239,14 @@ class Fetcher:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
-        allow_private: bool = True,
+        allow_private: bool,
         accept: str = FEED_ACCEPT,
     ) -> FetchResult:
         """Fetch ``url``; problems come back in the result, never as exceptions.
+
+        ``allow_private`` is the source's ``local``, with no default so that no caller forgets it:
+        when false, every hop (redirects included) to a private, loopback, link-local or reserved
+        address is refused.
 
         ``etag``/``last_modified`` are the validators stored from the previous
         fetch; a 304 answer yields ``not_modified=True`` and no body.
@@ -645,8 +649,9 @@ async def _checked_address(url: httpx.URL) -> str:
     """
     host = url.host
     port = url.port or (443 if url.scheme == "https" else 80)
+    numeric = _numeric_ipv4(host)
     try:
-        addresses = [host] if _is_ip(host) else await _resolve(host, port)
+        addresses = [host] if _is_ip(host) else [numeric] if numeric else await _resolve(host, port)
     except socket.gaierror as exc:
         raise _FetchError(
             "network", f"could not resolve {host} ({exc.strerror or exc}); check the URL's host name"
@@ -664,6 +669,20 @@ async def _checked_address(url: httpx.URL) -> str:
                 f"mark the source as local if this is intended",
             )
     return addresses[0]
+
+
+_NUMERIC_HOST = re.compile(r"(?i)(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\.?")
+
+
+def _numeric_ipv4(host: str) -> str | None:
+    """The IPv4 address a numeric host spells the way inet_aton reads it ("2130706433", "0x7f.1",
+    "0177.0.0.1", "127.1"), or None; checked before any DNS so no resolver can reinterpret it."""
+    if not _NUMERIC_HOST.fullmatch(host):
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host.rstrip(".")))
+    except OSError:
+        return None
 
 
 def _is_ip(host: str) -> bool:

@@ -12,6 +12,7 @@ from . import scores
 from .apis.base import FollowUp
 from .fulltext import needs_fulltext
 from .identity import canonical_url, content_hash, item_id
+from .entrycap import MAX_ENTRIES
 from .parse import Entry
 from .parsers import parse_body
 
@@ -56,14 +57,14 @@ class ParsedRows:
 
 
 def parse_rows(kind: str, body: bytes, *, url: str, headers: dict[str, str], src: dict[str, Any],
-               now: datetime, min_chars: int, score: bool) -> ParsedRows | FollowUp:
+               now: datetime, min_chars: int, score: bool, max_entries: int = MAX_ENTRIES) -> ParsedRows | FollowUp:
     """Parse, build the item rows and, when asked, score them: one worker call per response.
 
     Module level so worker processes can run it. ``score`` is for sources that
     have never been harvested: all their items are new (or another source's), so
     scoring them here saves sending every text back to a worker a second time.
     """
-    parsed = parse_body(kind, body, url=url, headers=headers)
+    parsed = parse_body(kind, body, url=url, headers=headers, max_entries=max_entries)
     if isinstance(parsed, FollowUp):
         return parsed
     rows = item_rows(src, parsed.entries, now, min_chars)

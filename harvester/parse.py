@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from db.store import iso
+from harvester.entrycap import MAX_ENTRIES, capped, cut_entries, join_warnings
 from harvester.identifiers import find_identifiers
 from harvester.sanitize import clean_html, html_to_text, plain_text, safe_url
 
@@ -76,7 +77,7 @@ class FeedParseError(Exception):
     """The body could not be read as a feed; the message names the URL, the problem and the fix."""
 
 
-def parse_feed(body: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
+def parse_feed(body: bytes, *, url: str, headers: dict[str, str], max_entries: int = MAX_ENTRIES) -> ParsedFeed:
     """Parse a fetched feed body into entries, or raise FeedParseError saying why not.
 
     ``url`` is the URL the body came from (after redirects): relative links resolve against
@@ -95,9 +96,13 @@ def parse_feed(body: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
     When a broken feed still yields entries, they are returned with feedparser's complaint in
     ``warning``. Any unexpected failure inside the parsers becomes a FeedParseError too, so the
     caller has exactly one exception to record on the source.
+
+    At most twice ``max_entries`` entries are read (a longer document is cut before feedparser
+    sees it: it would hold every entry in memory), and the newest ``max_entries`` are kept;
+    ``warning`` says how many there were.
     """
     try:
-        return _parse(body, url=url, headers=headers)
+        return _parse(body, url=url, headers=headers, max_entries=max(1, max_entries))
     except FeedParseError:
         raise
     except Exception as exc:  # the one boundary: third-party parsers on untrusted bytes
@@ -109,13 +114,22 @@ def parse_feed(body: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
         ) from exc
 
 
-def _parse(body: bytes, *, url: str, headers: dict[str, str]) -> ParsedFeed:
+def _parse(body: bytes, *, url: str, headers: dict[str, str], max_entries: int) -> ParsedFeed:
     lowered = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
     content_type = lowered.get("content-type", "").lower()
     if not body or not body.strip():
         raise FeedParseError(f"{url}: empty response body (the server sent no feed; check the URL)")
     if _looks_like_json(body, content_type):
-        return _parse_json_feed(body, url=url)
+        return capped(_parse_json_feed(body, url=url, read=2 * max_entries), max_entries)
+    body, total = cut_entries(body, 2 * max_entries)
+    parsed = capped(_parse_xml_feed(body, url=url, lowered=lowered, content_type=content_type), max_entries)
+    if total is not None:
+        parsed.warning = join_warnings(
+            f"the feed has about {total:,} entries; only the first {2 * max_entries:,} were read", parsed.warning)
+    return parsed
+
+
+def _parse_xml_feed(body: bytes, *, url: str, lowered: dict[str, str], content_type: str) -> ParsedFeed:
     # No Content-Location on purpose: given a base URI, feedparser also "resolves" guids and
     # Atom ids, turning the guid "t3_abc" into "https://site/feed/t3_abc", a fake URL that
     # would then pass for a global id. We resolve links against ``url`` ourselves instead.
@@ -290,7 +304,7 @@ def _looks_like_json(body: bytes, content_type: str) -> bool:
     return "json" in content_type and not head.startswith("<")
 
 
-def _parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
+def _parse_json_feed(body: bytes, *, url: str, read: int) -> ParsedFeed:
     """JSON Feed 1.0/1.1 (jsonfeed.org), which feedparser 6 cannot read, in the same Entry shape."""
     try:
         doc = json.loads(body)
@@ -307,7 +321,7 @@ def _parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
     feed_authors = _json_authors(doc)
     entries = []
     skipped = 0
-    for item in items:
+    for item in items[:read]:
         entry = _entry_from_json(item, base, feed_authors) if isinstance(item, dict) else None
         if entry is None:
             skipped += 1
@@ -318,6 +332,8 @@ def _parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
         warning = "feed is valid but has no entries"
     elif skipped:
         warning = f"{skipped} JSON Feed item(s) were not objects or had no content and were skipped"
+    if len(items) > read:
+        warning = join_warnings(f"the feed has {len(items):,} entries; only the first {read:,} were read", warning)
     return ParsedFeed(
         title=plain_text(_clean(doc.get("title")), single_line=True)[:MAX_TITLE_CHARS] or None,
         link=safe_url(_clean(doc.get("home_page_url")), url),

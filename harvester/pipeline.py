@@ -17,6 +17,7 @@ import asyncio
 import functools
 import hashlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -31,6 +32,7 @@ from .apis.base import FollowUp
 from .fetch import FEED_ACCEPT, FetchLimits, Fetcher, FetchResult, USER_AGENT
 from .fulltext import extract_text
 from .items import parse_rows
+from .entrycap import MAX_ENTRIES
 from .parse import FeedParseError, ParsedFeed
 from .parsers import parse_body
 from .polling import next_check
@@ -38,7 +40,8 @@ from .scores import rescore
 from .workers import Offload, in_pool, in_thread, process_pool
 from .writer import BatchWriter, committed
 
-__all__ = ["HarvestSettings", "SourceOutcome", "harvest", "harvest_sources", "parse_response", "rescore"]
+__all__ = ["HarvestSettings", "SourceOutcome", "harvest", "harvest_sources", "parse_response", "rescore",
+           "storage_message"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ class HarvestSettings:
     write_batch_items: int = 3000     # items written per transaction at most (sources are batched, see BatchWriter)
     write_delay: float = 2.0          # seconds a finished source waits at most for others to share its commit
     cache_mib: int = 64               # SQLite page cache during a pass (the indexes of a big database)
+    max_entries: int = MAX_ENTRIES    # entries kept per feed and pass, the newest (twice as many read at most)
     limits: FetchLimits = field(default_factory=FetchLimits)
     user_agent: str = USER_AGENT
 
@@ -69,6 +73,7 @@ class HarvestSettings:
             concurrency=values["concurrency"], per_host=values["per_host"], fulltext=values["fulltext"],
             fulltext_concurrency=values["fulltext_concurrency"], fulltext_min_chars=values["fulltext_min_chars"],
             fulltext_per_source=values["fulltext_per_source"], parse_workers=values["parse_workers"],
+            max_entries=values["max_entries"],
             user_agent=values["user_agent"] or USER_AGENT,
             limits=FetchLimits(max_bytes=int(values["max_body_mb"] * mib), max_decoded=int(values["max_decoded_mb"] * mib),
                                connect_timeout=values["connect_timeout"], read_timeout=values["read_timeout"],
@@ -164,21 +169,24 @@ def _pool(settings: HarvestSettings, sources: int) -> ProcessPoolExecutor | None
     return process_pool(settings.parse_workers)
 
 
-async def parse_response(fetcher: Fetcher, kind: str, result: FetchResult, cpu: Offload = in_thread) -> ParsedFeed:
+async def parse_response(fetcher: Fetcher, kind: str, result: FetchResult, cpu: Offload = in_thread, *,
+                         allow_private: bool = False) -> ParsedFeed:
     """Feeds go to feedparser, API responses to their adapter (which may ask for a second request).
 
     ``cpu`` runs the parse off the event loop: a thread, or a worker process
     when the pass is large enough for parsing to need more than one core.
     """
-    return await _parse_following_up(fetcher, kind, result, cpu, parse_body)
+    return await _parse_following_up(fetcher, kind, result, cpu, parse_body, allow_private)
 
 
 async def _parse_following_up(fetcher: Fetcher, kind: str, result: FetchResult, cpu: Offload,
-                              job: Callable[..., Any]) -> Any:
+                              job: Callable[..., Any], allow_private: bool) -> Any:
     """Run ``job(kind, body, url=, headers=)`` on the response, and on the second response an API asks for."""
     parsed = await cpu(job, kind, result.body or b"", url=result.final_url, headers=result.headers)
     if isinstance(parsed, FollowUp):
-        second = await fetcher.get(parsed.url, accept="application/json, application/xml;q=0.9, */*;q=0.5")
+        # The API's answer names the next URL: it gets the same address policy as the source itself.
+        second = await fetcher.get(parsed.url, allow_private=allow_private,
+                                   accept="application/json, application/xml;q=0.9, */*;q=0.5")
         if second.error:
             raise FeedParseError(f"{kind} follow-up request failed: {second.error}")
         parsed = await cpu(job, kind, second.body or b"", url=second.final_url, headers=second.headers)
@@ -201,6 +209,7 @@ class _Run:
         # otherwise fetched bodies pile up in memory while they wait for a parser.
         self.source_slots = asyncio.Semaphore(settings.concurrency)
         self.unfinished = unfinished  # sources of the pass not yet done
+        self.storage_error: sqlite3.Error | None = None  # set when the database stops taking writes
         self.writer = BatchWriter(db, max_items=settings.write_batch_items, delay=settings.write_delay,
                                   cache_mib=settings.cache_mib, idle=lambda queued: queued >= self.unfinished)
 
@@ -217,15 +226,22 @@ class _Run:
         clock = time.monotonic()
         try:
             try:
+                if self.storage_error:  # the database cannot take writes: don't fetch what can't be kept
+                    raise self.storage_error
                 async with self.source_slots:
                     outcome, written = await self._harvest(src, started)
                 # Outside the slot: the next source starts while this one waits for its commit.
                 await committed(written)
+            except sqlite3.Error as exc:  # the database, not the source: one line, nothing more to write
+                outcome = self._not_saved(src, exc)
             except Exception as exc:  # the per-source boundary: a bug here must not stop other sources
                 log.exception("source=%r internal error", src["name"])
                 message = f"internal error: {exc!r} (a hypewatch bug: please report it)"
                 outcome, written = self._fail(src, started, message)
-                await committed(written)
+                try:
+                    await committed(written)
+                except sqlite3.Error as write_error:
+                    outcome = self._not_saved(src, write_error)
         finally:
             self.unfinished -= 1
             self.writer.poke()
@@ -237,8 +253,9 @@ class _Run:
 
     async def _harvest(self, src: dict[str, Any], started: datetime) -> tuple[SourceOutcome, asyncio.Future]:
         name = src["name"]
+        # Private, loopback and link-local addresses (every hop) only for sources marked local.
         result = await self.fetcher.get(src["url"], etag=src["etag"], last_modified=src["last_modified"],
-                                        accept=FEED_ACCEPT)
+                                        allow_private=bool(src["local"]), accept=FEED_ACCEPT)
         if result.error:
             return self._fail(src, started, result.error, result)
         now = store.utcnow()
@@ -253,15 +270,16 @@ class _Run:
             return SourceOutcome(name, "unchanged", http_status=result.status), written
         changes["body_hash"] = body_hash
         job = functools.partial(parse_rows, src={k: src[k] for k in ("name", "publisher", "kind")}, now=now,
-                                min_chars=self.settings.fulltext_min_chars,
+                                min_chars=self.settings.fulltext_min_chars, max_entries=self.settings.max_entries,
                                 # Never harvested: it owns no items yet, so every row will need its labels.
                                 score=src["last_success_at"] is None)
         try:
-            parsed = await _parse_following_up(self.fetcher, src["kind"], result, self.cpu, job)
+            parsed = await _parse_following_up(self.fetcher, src["kind"], result, self.cpu, job, bool(src["local"]))
         except FeedParseError as exc:
             return self._fail(src, started, str(exc), result)
         if parsed.title:
             changes["feed_title"] = parsed.title
+        changes["last_warning"] = parsed.warning
         rows = parsed.rows
         known = store.known_items(self.db, list(rows))
         new = [r for r in rows.values() if r["id"] not in known]
@@ -305,6 +323,14 @@ class _Run:
             row["text"] = text
             await self._score([row])
 
+    def _not_saved(self, src: dict[str, Any], exc: sqlite3.Error) -> SourceOutcome:
+        """A write the database refused: one log line, and a pass that stops writing when the disk is full."""
+        message = storage_message(exc)
+        if any(word in str(exc).lower() for word in _FATAL_STORAGE):
+            self.storage_error = exc
+        log.error("source=%r %s", src["name"], message)
+        return SourceOutcome(src["name"], "failed", error=message)
+
     # -- recording ---------------------------------------------------------
 
     def _success_changes(self, src: dict[str, Any], result: FetchResult, now: datetime) -> dict[str, Any]:
@@ -344,11 +370,29 @@ class _Run:
         disabled = status == 410
         if disabled:
             changes["enabled"] = 0
-            changes["disabled_reason"] = (f"HTTP 410 Gone at {store.iso(now)}: the publisher removed this feed; "
+            changes["disabled_reason"] = (f"{store.GONE_REASON} at {store.iso(now)}: the publisher removed this feed; "
                                           "find its new address and update sources.toml")
         written = self.writer.queue(src["name"], source_changes=changes,
                                     fetch=_fetch_row(started, result, "failed", 0, 0, message))
         return SourceOutcome(src["name"], "failed", http_status=status, error=message, disabled=disabled), written
+
+
+_FATAL_STORAGE = ("full", "readonly", "read-only", "disk i/o", "unable to open")
+
+
+def storage_message(exc: sqlite3.Error) -> str:
+    """One line for a database write that failed, saying what to do about it."""
+    text = str(exc).strip() or type(exc).__name__
+    lowered = text.lower()
+    if "full" in lowered:
+        hint = "free disk space; the source stays due and is harvested again next pass"
+    elif "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        hint = "make the database file and its directory writable by this user"
+    elif "locked" in lowered or "busy" in lowered:
+        hint = "another program holds the database; the source stays due and is retried next pass"
+    else:
+        hint = "check the disk and the database file (`PRAGMA integrity_check`)"
+    return f"not saved: the database refused the write ({text}); {hint}"
 
 
 def _fetch_row(started: datetime, result: FetchResult | None, status: str, new: int, updated: int,

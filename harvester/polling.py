@@ -26,6 +26,7 @@ from email.utils import parsedate_to_datetime
 __all__ = [
     "MAX_BACKOFF",
     "MAX_HINT",
+    "MAX_INTERVAL",
     "next_check",
     "parse_interval",
     "retry_after_seconds",
@@ -38,6 +39,9 @@ MAX_HINT = 7 * 86400
 
 MAX_BACKOFF = 86400
 """Longest error backoff: a failing source is still tried once a day."""
+
+MAX_INTERVAL = 366 * 86400
+"""Longest configurable interval (``every``, ticks): a year, far inside what dates can hold."""
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"(\d+)\s*([smhdw])", re.IGNORECASE)
@@ -62,6 +66,8 @@ def parse_interval(text: str) -> int:
     seconds = sum(int(n) * _UNITS[unit.lower()] for n, unit in _PART.findall(cleaned))
     if seconds <= 0:
         raise ValueError(f"invalid interval {text!r}: it must be longer than zero")
+    if seconds > MAX_INTERVAL:
+        raise ValueError(f"invalid interval {text!r}: it must be at most 366d (a year); use e.g. '52w'")
     return seconds
 
 
@@ -147,6 +153,7 @@ def next_check(
     if every <= 0:
         raise ValueError(f"every must be a positive number of seconds, got {every!r}")
     now = _utc(now)
+    every = min(every, MAX_INTERVAL)  # a row written before intervals were bounded cannot overflow a date
     hdrs = _lower(headers)
     failed = error_count > 0 or status is None or status >= 400
     delay = every

@@ -15,13 +15,16 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
+from .lifeline import die_with_parent
+
 __all__ = ["WORKER_MODULES", "Offload", "in_pool", "in_thread", "process_pool"]
 
 Offload = Callable[..., Awaitable[Any]]
 
 #: The modules whose functions worker processes run, imported once by the forkserver
-#: so that each worker starts with them (and the scorer) loaded.
-WORKER_MODULES = ["harvester.items", "harvester.scores"]
+#: so that each worker starts with them (and the scorer) loaded; lifeline first, which
+#: binds the forkserver's life to the harvester's.
+WORKER_MODULES = ["harvester.lifeline", "harvester.items", "harvester.scores"]
 
 # One thread for all CPU work outside the event loop: parsing and extraction hold
 # the GIL anyway, and feedparser (expat) and trafilatura (a module-level lxml
@@ -51,4 +54,6 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     # to_thread pool, the scheduler) can copy a held lock into the child.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(WORKER_MODULES)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    # Workers die with the forkserver, the forkserver with us (see lifeline): a harvester
+    # killed with SIGKILL leaves no process behind.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent)

@@ -24,11 +24,11 @@ async def _check_all(sources: list[Source], transport: Any) -> list[dict[str, An
 
 
 async def _check_one(fetcher: Fetcher, source: Source) -> dict[str, Any]:
-    result = await fetcher.get(source.url, accept=FEED_ACCEPT)
+    result = await fetcher.get(source.url, allow_private=source.local, accept=FEED_ACCEPT)
     if result.error:
         return {"name": source.name, "ok": False, "message": result.error}
     try:
-        parsed = await parse_response(fetcher, source.kind, result)
+        parsed = await parse_response(fetcher, source.kind, result, allow_private=source.local)
     except FeedParseError as exc:
         return {"name": source.name, "ok": False, "message": str(exc)}
     parts = [f"HTTP {result.status}", f"{len(parsed.entries)} entries"]

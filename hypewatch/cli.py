@@ -93,7 +93,11 @@ def cli(verbose: int) -> None:
 @setting_options("harvest")
 def harvest(db_path: str, sources_path: str | None, all_sources: bool, names: tuple[str, ...], **options) -> None:
     """One pass over due sources: fetch, parse, store, full text, score."""
-    from .lock import AlreadyRunning, HarvestLock
+    import sqlite3
+
+    from harvester.pipeline import storage_message
+
+    from .lock import AlreadyRunning, HarvestLock, LockUnavailable
 
     settings = _harvest_settings(options)
     lock = HarvestLock(db_path)
@@ -101,8 +105,12 @@ def harvest(db_path: str, sources_path: str | None, all_sources: bool, names: tu
         lock.acquire()
     except AlreadyRunning as exc:
         raise click.ClickException(str(exc)) from None
+    except LockUnavailable as exc:
+        raise ConfigError(str(exc)) from None
     try:
         _harvest_locked(db_path, sources_path, all_sources, names, settings)
+    except sqlite3.Error as exc:  # the database refused a write outside the per-source writes
+        raise click.ClickException(f"{db_path}: {storage_message(exc)}") from None
     finally:
         lock.release()
 
@@ -128,6 +136,9 @@ def _harvest_locked(db_path: str, sources_path: str | None, all_sources: bool, n
         outcomes = run_harvest(db, names=[r["name"] for r in due], settings=settings,
                                on_done=lambda o: bar.update(1, o))
     _print_summary(outcomes)
+    refused = next((o.error for o in outcomes if (o.error or "").startswith("not saved: the database")), None)
+    if refused:
+        raise click.ClickException(f"{db_path}: {refused}")
     _rescore_outdated(db)
     if outcomes and all(o.status == "failed" for o in outcomes):
         sys.exit(1)
@@ -186,6 +197,8 @@ def status(db_path: str, sources_path: str | None) -> None:
                    f"{r['next_check_at'] or '-'}   errors in a row: {r['error_count']}")
         if r["last_error"]:
             click.echo(f"    last error: {r['last_error']}")
+        elif r["last_warning"]:
+            click.echo(f"    last warning: {r['last_warning']}")
         if r["disabled_reason"]:
             click.echo(f"    disabled: {r['disabled_reason']}")
     failing = sum(1 for r in rows if r["enabled"] and r["error_count"])
@@ -449,7 +462,7 @@ def serve(db_path: str, host: str, port: int) -> None:
 @setting_options("run")
 def run(db_path: str, sources_path: str | None, host: str, port: int, no_serve: bool, **options) -> None:
     """The service: harvest on schedule, build digests, serve the site; until SIGTERM or Ctrl-C."""
-    from .lock import AlreadyRunning
+    from .lock import AlreadyRunning, LockUnavailable
     from .service import ServiceConfig, run_service
 
     sources_list = _load_sources(sources_path)
@@ -462,6 +475,8 @@ def run(db_path: str, sources_path: str | None, host: str, port: int, no_serve: 
         sys.exit(run_service(config, serve=not no_serve, host=host, port=port, echo=click.echo))
     except AlreadyRunning as exc:
         raise click.ClickException(str(exc)) from None
+    except LockUnavailable as exc:
+        raise ConfigError(str(exc)) from None
 
 
 @cli.command()

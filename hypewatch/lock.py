@@ -7,11 +7,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AlreadyRunning", "HarvestLock"]
+__all__ = ["AlreadyRunning", "HarvestLock", "LockUnavailable"]
 
 
 class AlreadyRunning(Exception):
     """Another harvester holds the database's lock."""
+
+
+class LockUnavailable(Exception):
+    """The lock file cannot be created: the database's directory is missing or not writable."""
 
 
 class HarvestLock:
@@ -26,7 +30,11 @@ class HarvestLock:
         self._fh = None
 
     def acquire(self) -> None:
-        fh = open(self.path, "a+", encoding="utf-8")
+        try:
+            fh = open(self.path, "a+", encoding="utf-8")
+        except OSError as exc:
+            raise LockUnavailable(f"{self.path}: cannot create the harvest lock ({exc.strerror or exc}); "
+                                  f"make the database's directory writable, or pass --db with a writable path") from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

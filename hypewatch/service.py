@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -29,7 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from db import store
 from db.maintenance import checkpoint_wal, prune_fetches
-from harvester.pipeline import HarvestSettings, harvest, rescore
+from harvester.pipeline import HarvestSettings, harvest, rescore, storage_message
 from harvester.polling import parse_interval
 from harvester.sources import Source
 
@@ -82,9 +83,16 @@ class Jobs:
         """Harvest whatever the database says is due; returns the number of sources tried."""
         if self.stopping.is_set():
             return 0
-        db = store.open_db(self.config.db_path)
+        try:
+            db = store.open_db(self.config.db_path)
+        except store.DatabaseError as exc:
+            log.error("harvest tick skipped: %s", exc)
+            return 0
         try:
             outcomes = harvest(db, settings=self.config.harvest, should_stop=self.stopping.is_set)
+        except sqlite3.Error as exc:  # the database refused a read or write outside a source's own
+            log.error("harvest tick stopped: %s", storage_message(exc))
+            return 0
         finally:
             db.close()
         for o in outcomes:
@@ -93,6 +101,14 @@ class Jobs:
         return len(outcomes)
 
     def digest(self) -> list[str]:
+        """Build the digests of finished periods (nothing, with one log line, if the database refuses)."""
+        try:
+            return self._digest()
+        except (store.DatabaseError, sqlite3.Error) as exc:
+            log.error("digest job skipped: %s", storage_message(exc) if isinstance(exc, sqlite3.Error) else exc)
+            return []
+
+    def _digest(self) -> list[str]:
         from .digest import build_digests
 
         db = store.open_db(self.config.db_path)
@@ -105,6 +121,13 @@ class Jobs:
 
     def maintenance(self) -> dict[str, int]:
         """Keep the database tidy: scores follow the scorer, the WAL stays small, the fetch log bounded."""
+        try:
+            return self._maintenance()
+        except (store.DatabaseError, sqlite3.Error) as exc:  # one line, and the next run tries again
+            log.error("maintenance skipped: %s", storage_message(exc) if isinstance(exc, sqlite3.Error) else exc)
+            return {"rescored": 0, "pruned": 0}
+
+    def _maintenance(self) -> dict[str, int]:
         db = store.open_db(self.config.db_path)
         try:
             rescored = rescore(db)

@@ -20,7 +20,7 @@ def runner():
 
 
 def sources_file(tmp_path, server, *paths, extra=""):
-    blocks = [f'[[source]]\nname = "{p.strip("/")}"\nurl = "{server.url_for(p)}"\npublisher = "news"\nevery = "1h"\n{extra}'
+    blocks = [f'[[source]]\nname = "{p.strip("/")}"\nurl = "{server.url_for(p)}"\npublisher = "news"\nevery = "1h"\nlocal = true\n{extra}'
               for p in paths]
     path = tmp_path / "sources.toml"
     path.write_text("\n".join(blocks), encoding="utf-8")
@@ -111,7 +111,7 @@ def test_sources_list_check_and_opml(runner, httpserver, tmp_path):
     assert runner.invoke(cli, ["sources", "export-opml", "--sources", str(src), "-o", str(opml)]).exit_code == 0
     assert opml.read_text().count("<outline") == 2
     other = tmp_path / "other.toml"
-    other.write_text('[[source]]\nname = "good"\nurl = "' + httpserver.url_for("/good") + '"\n', encoding="utf-8")
+    other.write_text('[[source]]\nname = "good"\nurl = "' + httpserver.url_for("/good") + '"\nlocal = true\n', encoding="utf-8")
     res = runner.invoke(cli, ["sources", "import-opml", str(opml), "--sources", str(other)])
     assert res.exit_code == 0 and "1 new feeds" in res.output and "1 already present" in res.output
     assert "/page" in other.read_text()

@@ -35,7 +35,8 @@ FEED = (FIXTURES / "feed.xml").read_bytes()
 def get(url: str, *, limits: FetchLimits | None = None, transport=None, **kwargs) -> FetchResult:
     async def main() -> FetchResult:
         async with Fetcher(limits=limits or FetchLimits(), transport=transport) as fetcher:
-            return await fetcher.get(url, **kwargs)
+            # The test servers are on 127.0.0.1: allowed unless a test says otherwise.
+            return await fetcher.get(url, **{"allow_private": True, **kwargs})
 
     return asyncio.run(main())
 
@@ -265,7 +266,7 @@ def test_gzip_bomb_stops_at_decoded_cap_with_bounded_memory(httpserver: HTTPServ
             try:
                 tracemalloc.reset_peak()
                 baseline = tracemalloc.get_traced_memory()[0]
-                result = await fetcher.get(httpserver.url_for("/bomb"))
+                result = await fetcher.get(httpserver.url_for("/bomb"), allow_private=True)
                 return result, tracemalloc.get_traced_memory()[1] - baseline
             finally:
                 if not was_tracing:
@@ -473,7 +474,7 @@ def test_private_hosts_are_refused_when_not_allowed(httpserver: HTTPServer, host
     assert result.error_kind == "blocked"
     assert result.error is not None and "loopback address" in result.error
     assert len(httpserver.log) == 0
-    assert get(url).body == b"internal"  # allowed by default (local sources, tests)
+    assert get(url, allow_private=True).body == b"internal"  # allowed for local sources
 
 
 @pytest.mark.parametrize(
@@ -615,7 +616,7 @@ class ConcurrencyProbe:
 def get_many(urls: list[str], **fetcher_kwargs) -> list[FetchResult]:
     async def main() -> list[FetchResult]:
         async with Fetcher(**fetcher_kwargs) as fetcher:
-            return list(await asyncio.gather(*(fetcher.get(u) for u in urls)))
+            return list(await asyncio.gather(*(fetcher.get(u, allow_private=True) for u in urls)))
 
     return asyncio.run(main())
 
@@ -702,8 +703,17 @@ def test_cookies_are_not_kept_between_requests(httpserver: HTTPServer) -> None:
 
     async def main() -> None:
         async with Fetcher() as fetcher:
-            await fetcher.get(httpserver.url_for("/set"))
-            await fetcher.get(httpserver.url_for("/feed.xml"))
+            await fetcher.get(httpserver.url_for("/set"), allow_private=True)
+            await fetcher.get(httpserver.url_for("/feed.xml"), allow_private=True)
 
     asyncio.run(main())
     assert "Cookie" not in httpserver.log[1][0].headers
+
+
+@pytest.mark.parametrize("name", ["client_secret", "auth_token", "access_key", "private_token", "sessionid", "jwt",
+                                  "CLIENT-SECRET", "Auth_Token", "ACCESS_KEY", "Private-Token", "SessionId", "JWT"])
+def test_redaction_covers_more_credential_names(name: str) -> None:
+    from harvester.fetch import redact
+
+    assert redact(f"https://x.org/f?term=hair&{name}=S3CRET&page=2") == f"https://x.org/f?term=hair&{name}=***&page=2"
+    assert redact(f"error at https://x.org/f#{name}=S3CRET") == f"error at https://x.org/f#{name}=***"

@@ -13,10 +13,12 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 from werkzeug import Response
 
 from db import list_sources
+from harvester import fetch
 from harvester.fetch import FetchLimits
 from harvester.pipeline import HarvestSettings, harvest
 from scoring.model import CLAIM_STRENGTHS, Reason
@@ -225,12 +227,21 @@ def test_hostile_feed_is_sanitised(httpserver, database):
     assert 'href="https://ok.example/"' in row["summary_html"]
 
 
-def test_item_link_to_loopback_is_not_fetched(httpserver, database):
+def test_item_link_to_loopback_is_not_fetched(httpserver, database, monkeypatch):
+    """A public feed (fake DNS, a mock transport) whose item links to a loopback page."""
     short = [{"title": "Hair loss teaser", "link": httpserver.url_for("/internal-secret"), "summary": "Short."}]
-    httpserver.expect_request("/feed").respond_with_data(rss(short), content_type="application/rss+xml")
     httpserver.expect_request("/internal-secret").respond_with_data("<html><body>secret</body></html>")
-    configure(database, {"name": "F", "url": httpserver.url_for("/feed")})
-    run(database, settings=HarvestSettings(limits=FAST.limits, fulltext=True))
+
+    async def public(host, port):
+        return ["93.184.216.34"]
+
+    def feed_server(request):
+        assert request.url.host == "93.184.216.34"
+        return httpx.Response(200, stream=httpx.ByteStream(rss(short)), headers={"content-type": "application/rss+xml"})
+
+    monkeypatch.setattr(fetch, "_resolve", public)
+    configure(database, {"name": "F", "url": "http://news.example/feed", "local": False})
+    run(database, settings=HarvestSettings(limits=FAST.limits, fulltext=True), transport=httpx.MockTransport(feed_server))
     [row] = items(database)
     assert row["fulltext_status"].startswith("blocked")
     assert all(req.path != "/internal-secret" for req, _ in httpserver.log)
@@ -278,10 +289,10 @@ def test_one_broken_source_never_stops_the_others(httpserver, database, monkeypa
 
     real = parsers.PARSERS["feed"]
 
-    def exploding(body, *, url, headers):
+    def exploding(body, *, url, headers, **options):
         if url.endswith("/bug"):
             raise RuntimeError("unexpected bug")
-        return real(body, url=url, headers=headers)
+        return real(body, url=url, headers=headers, **options)
 
     monkeypatch.setitem(parsers.PARSERS, "feed", exploding)
     for path in ("/bug", "/a", "/b"):
@@ -305,7 +316,7 @@ def test_crash_mid_write_leaves_no_half_written_rows(httpserver, tmp_path):
 
         db = open_db({str(db_path)!r})
         sync_sources(db, [{{"name": "F", "url": {httpserver.url_for('/feed')!r}, "kind": "feed",
-                           "publisher": "news", "every": 3600, "filter": False, "local": False}}])
+                           "publisher": "news", "every": 3600, "filter": False, "local": True}}])
 
         def save_then_die(db, source, **kw):
             with db.atomic():
@@ -560,3 +571,33 @@ def test_writer_thread_that_cannot_open_the_file_falls_back_to_the_callers_conne
     out = run(database)
     assert all(o.status == "ok" and o.new == 2 for o in out.values())
     assert len(items(database)) == 4
+
+
+def test_source_gone_is_enabled_again_when_its_url_changes(httpserver, database):
+    httpserver.expect_request("/gone").respond_with_data("gone", status=410)
+    httpserver.expect_request("/moved-here").respond_with_data(rss(hair_items(2)), content_type="application/rss+xml")
+    configure(database, {"name": "G", "url": httpserver.url_for("/gone")})
+    assert run(database)["G"].disabled
+    configure(database, {"name": "G", "url": httpserver.url_for("/gone"), "every": 7200})
+    assert source(database, "G")["enabled"] == 0  # another change, same URL: still gone
+    configure(database, {"name": "G", "url": httpserver.url_for("/moved-here")})
+    row = source(database, "G")
+    assert row["enabled"] == 1 and row["disabled_reason"] is None and row["error_count"] == 0
+    out = run(database)["G"]
+    assert out.status == "ok" and out.new == 2
+
+
+def test_control_characters_never_reach_stored_strings(httpserver, database):
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "Feed\u0000 title\u0007",
+           "items": [{"id": "a\u0000b", "url": "https://example.org/x\u0000y\u001f", "title": "Minoxidil\u0000 study",
+                      "content_text": "Hair\u0000 loss\u000b study.\nSecond line.", "authors": [{"name": "Ann\u0000"}],
+                      "date_published": "2024-01-02T10:00:00Z"}]}
+    httpserver.expect_request("/feed").respond_with_data(json.dumps(doc), content_type="application/feed+json")
+    configure(database, {"name": "F", "url": httpserver.url_for("/feed") + "?q=\u0000"})
+    run(database)
+    [row] = items(database)
+    stored = json.dumps(row) + json.dumps(source(database, "F"))
+    assert "\\u0000" not in stored and "\\u0007" not in stored and "\\u001f" not in stored and "\\u000b" not in stored
+    assert row["url"] == "https://example.org/xy" and row["title"] == "Minoxidil study"
+    assert "Second line" in row["text"]  # newlines stay
+    assert source(database, "F")["feed_title"] == "Feed title"

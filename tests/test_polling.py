@@ -208,3 +208,16 @@ def test_naive_now_is_refused() -> None:
 def test_every_must_be_positive() -> None:
     with pytest.raises(ValueError, match="every"):
         next_check(NOW, every=0, status=200, headers={}, error_count=0)
+
+
+def test_an_interval_too_long_for_dates_is_refused_or_clamped() -> None:
+    from harvester.polling import MAX_INTERVAL
+
+    with pytest.raises(ValueError, match="at most 366d"):
+        parse_interval("10000000w")
+    assert parse_interval("52w") == 52 * 7 * 86400
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    # A row stored before intervals were bounded: clamped, never an OverflowError.
+    for failures in (0, 3):
+        when = next_check(now, every=10_000_000 * 7 * 86400, status=200, headers={}, error_count=failures)
+        assert when <= now + timedelta(seconds=MAX_INTERVAL)

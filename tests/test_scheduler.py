@@ -34,8 +34,8 @@ def test_two_ticks_second_is_conditional_and_backoff_is_respected(httpserver, tm
     seen = []
     httpserver.expect_request("/feed").respond_with_handler(etag_handler(seen, rss(hair_items(2))))
     httpserver.expect_request("/down").respond_with_data("no", status=500)
-    jobs = Jobs(config(tmp_path, [Source("feed", httpserver.url_for("/feed"), every=1),
-                                  Source("down", httpserver.url_for("/down"), every=5)]))
+    jobs = Jobs(config(tmp_path, [Source("feed", httpserver.url_for("/feed"), local=True, every=1),
+                                  Source("down", httpserver.url_for("/down"), local=True, every=5)]))
     assert jobs.harvest_tick() == 2
     time.sleep(1.1)                       # feed is due again (every = 1 s); down is backing off (10 s)
     assert jobs.harvest_tick() == 1
@@ -48,7 +48,7 @@ def test_two_ticks_second_is_conditional_and_backoff_is_respected(httpserver, tm
 
 def test_maintenance_rescores_prunes_and_checkpoints(httpserver, tmp_path):
     httpserver.expect_request("/feed").respond_with_data(rss(hair_items(3)), content_type="application/rss+xml")
-    jobs = Jobs(config(tmp_path, [Source("feed", httpserver.url_for("/feed"))], fetch_log_days=1))
+    jobs = Jobs(config(tmp_path, [Source("feed", httpserver.url_for("/feed"), local=True)], fetch_log_days=1))
     jobs.harvest_tick()
     db = open_db(tmp_path / "svc.db")
     with db.atomic():
@@ -61,7 +61,7 @@ def test_maintenance_rescores_prunes_and_checkpoints(httpserver, tmp_path):
 def test_real_scheduler_ticks(httpserver, tmp_path):
     seen = []
     httpserver.expect_request("/feed").respond_with_handler(etag_handler(seen, rss(hair_items(1))))
-    jobs = Jobs(config(tmp_path, [Source("feed", httpserver.url_for("/feed"), every=1)], tick="1s"))
+    jobs = Jobs(config(tmp_path, [Source("feed", httpserver.url_for("/feed"), local=True, every=1)], tick="1s"))
     scheduler = build_scheduler(jobs, BackgroundScheduler(timezone="UTC"))
     assert {j.id for j in scheduler.get_jobs()} == {"harvest", "digest", "maintenance"}
     assert all(j.max_instances == 1 and j.coalesce for j in scheduler.get_jobs())
@@ -90,3 +90,25 @@ def test_bad_schedule_settings_are_explained(tmp_path):
         config(tmp_path, [], digest_cron="every tuesday")
     with pytest.raises(ValueError, match="digest_period"):
         config(tmp_path, [], digest_period="monthly")
+
+
+def test_jobs_on_a_database_that_refuses_writes_log_one_line(tmp_path, monkeypatch, caplog):
+    import logging
+    import sqlite3
+
+    from hypewatch import service
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    jobs = Jobs(config(tmp_path, [Source("feed", "https://example.org/feed")]))
+    monkeypatch.setattr(service, "rescore", full)
+    monkeypatch.setattr("hypewatch.digest.build_digests", full)
+    monkeypatch.setattr(service, "harvest", full)
+    with caplog.at_level(logging.ERROR):
+        assert jobs.maintenance() == {"rescored": 0, "pruned": 0}
+        assert jobs.digest() == []
+        assert jobs.harvest_tick() == 0
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 3 and not any(r.exc_info for r in errors)
+    assert all("free disk space" in r.getMessage() for r in errors)

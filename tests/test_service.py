@@ -45,7 +45,7 @@ def test_sigterm_mid_harvest_then_next_run_completes(httpserver, tmp_path):
         httpserver.expect_request(f"/slow{i}").respond_with_handler(slow)
     httpserver.expect_request("/fast").respond_with_data(rss(hair_items(2)), content_type="application/rss+xml")
     sources = tmp_path / "sources.toml"
-    sources.write_text("".join(f'[[source]]\nname = "{p}"\nurl = "{httpserver.url_for("/" + p)}"\nevery = "1h"\n\n'
+    sources.write_text("".join(f'[[source]]\nname = "{p}"\nurl = "{httpserver.url_for("/" + p)}"\nevery = "1h"\nlocal = true\n\n'
                                for p in ("fast", "slow0", "slow1", "slow2", "slow3")), encoding="utf-8")
     db = tmp_path / "svc.db"
     proc = start_run(db, sources)

@@ -46,6 +46,8 @@ def test_good_file(tmp_path):
         ('[[source]]\nname = "A"\nurl = "https://x"\nkind = "rss"\n', ":1: source 'A': unknown kind 'rss'"),
         ('\n\n[[source]]\nname = "A"\n', ":3: missing 'url'"),
         ('[[source]]\nname = "A"\nurl = "https://x"\nevery = "soon"\n', ":1: source 'A': every = 'soon'"),
+        ('\n[[source]]\nname = "A"\nurl = "https://x"\nevery = "10000000w"\n', ":2: source 'A': every = '10000000w'"),
+        ('[[source]]\nname = "A"\nurl = "https://x"\nevery = "367d"\n', "at most 366d"),
         ('[[source]]\nname = "A"\nurl = "ftp://x"\n', "is not an http(s) URL"),
         ('[[source]]\nname = "A"\nurl = "https://x"\nfilter = "yes"\n', "filter must be true or false"),
         ('[[source]]\nname = "A"\nurl = "https://x"\ncolour = 1\n', "unknown key 'colour'"),
