@@ -35,7 +35,8 @@ def make_app(db_path: str | Path, *, config_dir: str | Path | None = None,
     ``settings`` override individual entries of settings.json (tests use it for short time limits).
     """
     from datasette.app import Datasette
-    from datasette.database import Database
+
+    from hypewatch.site.database import SiteDatabase
 
     config = Path(config_dir) if config_dir else CONFIG_DIR
     if not (config / "metadata.yaml").is_file():
@@ -51,7 +52,7 @@ def make_app(db_path: str | Path, *, config_dir: str | Path | None = None,
     # No files were given, so Datasette added an in-memory database: the site serves only ours.
     if "_memory" in ds.databases:
         ds.remove_database("_memory")
-    ds.add_database(Database(ds, path=str(path), is_mutable=True), name=DATABASE_NAME)
+    ds.add_database(SiteDatabase(ds, path=str(path), is_mutable=True), name=DATABASE_NAME)
     return ds
 
 

@@ -1,0 +1,66 @@
+"""The published database: items pages in a stable order, and counts and facets cached until the data changes.
+
+``make_app`` (hypewatch/serve.py) publishes the file through :class:`SiteDatabase`, a Datasette
+``Database`` with two changes to what it executes:
+
+- a page of the items table sorted by one column gets the primary key as tie-break (``order by
+  published desc`` becomes ``order by published desc, id``). Datasette's next pages order by
+  (column, id) and resume after the last row's pair; a first page with ties in another order lost
+  or repeated rows at the page boundary. With the tie-break the first page reads the keyset index
+  (m009) like the others.
+- aggregates (``select count(*) ...`` and facets' ``group by``) are answered from a cache while the
+  database file is unchanged: every page of a view, and every visitor, share one count and one set
+  of facet counts. A harvest's commit changes the file, and the next request counts again.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import OrderedDict
+from typing import Any
+
+from datasette.database import Database
+
+from hypewatch.site.state import data_state
+
+__all__ = ["SiteDatabase"]
+
+# Datasette's table-page SQL: "select ... from items [where ...] order by <col>[ desc] limit N"
+_ONE_COLUMN_ORDER = re.compile(
+    r"^(select .+ from items (?:where .+ )?order by (?:\[?[a-z_]+\]?|\"[a-z_]+\")(?: desc)?) (limit \d+(?: offset \d+)?)$",
+    re.S | re.I)
+_AGGREGATE = re.compile(r"^\s*select (count\(\*\)|\S+ as value, count\(\*\) as count) ", re.I)
+CACHE_ENTRIES = 2000
+
+
+class SiteDatabase(Database):
+    """Datasette's Database with the items tie-break and the aggregate cache (module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._aggregates: OrderedDict[Any, Any] = OrderedDict()
+
+    async def execute(self, sql, params=None, truncate=False, custom_time_limit=None, page_size=None,
+                      log_sql_errors=True):
+        match = _ONE_COLUMN_ORDER.match(sql.strip())
+        if match and not match.group(1).lower().endswith((", id", ", id desc")):
+            sql = f"{match.group(1)}, id {match.group(2)}"
+        if not _AGGREGATE.match(sql):
+            return await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
+        try:
+            key = (sql, tuple(sorted((params or {}).items())) if isinstance(params, dict) else tuple(params or ()),
+                   truncate, page_size)
+            hash(key)
+        except TypeError:
+            return await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
+        state = data_state(self.ds)
+        hit = self._aggregates.get(key)
+        if hit is not None and hit[0] == state:
+            self._aggregates.move_to_end(key)
+            return hit[1]
+        results = await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
+        self._aggregates[key] = (state, results, time.monotonic())
+        while len(self._aggregates) > CACHE_ENTRIES:
+            self._aggregates.popitem(last=False)
+        return results
