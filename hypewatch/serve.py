@@ -62,7 +62,10 @@ def serve(db_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001) -> 
 
     import uvicorn
 
+    from hypewatch.site.data import warm_summaries
+
     ds = make_app(db_path)
     asyncio.run(ds.invoke_startup())
+    warm_summaries(ds)  # the home page's and charts' aggregates are ready before the first visitor
     log.info("serving db=%s url=http://%s:%s/", db_path, host, port)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

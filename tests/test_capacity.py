@@ -104,3 +104,50 @@ def test_column_search_takes_the_capped_path_in_that_column(many):
     data = fetch(many, "/hypewatch/items.json?_shape=objects&_search_title=minoxidil").json()
     assert "most recently harvested matches" in data["human_description_en"]
     assert data["rows"] and all("minoxidil" in r["title"].lower() for r in data["rows"])
+
+
+@pytest.fixture()
+def fresh(many_db):
+    """A site that looks at the file on every request (data_refresh_s 0), for tests that write to it."""
+    ds = make_app(many_db)
+    ds._metadata_local["plugins"]["hypewatch"]["data_refresh_s"] = 0
+    return ds
+
+
+@pytest.mark.parametrize("path", ["/", "/hypewatch/items", "/hypewatch/items.json?hype=high",
+                                  "/hypewatch/hype_alerts_feed.atom", "/-/charts"])
+def test_answers_carry_validators_and_revalidate_with_304(fresh, path):
+    first = fetch(fresh, path)
+    assert first.status_code == 200
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert etag.startswith('W/"') and "max-age=" in first.headers["cache-control"]
+    again = fetch(fresh, path)
+    assert again.status_code == 200 and again.headers["etag"] == etag and again.content == first.content
+    assert fetch(fresh, path, {"if-none-match": etag}).status_code == 304
+    not_modified = fetch(fresh, path, {"if-modified-since": modified})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert fetch(fresh, path, {"if-none-match": 'W/"other"'}).status_code == 200
+
+
+def test_a_harvest_commit_changes_the_validators(fresh, many_db):
+    first = fetch(fresh, "/hypewatch/items.json?_shape=objects&_size=1")
+    conn = sqlite3.connect(many_db)
+    newest = first.json()["rows"][0]["id"]
+    with conn:
+        conn.execute("update items set title = 'Retitled by a harvest' where id = ?", [newest])
+    conn.close()
+    second = fetch(fresh, "/hypewatch/items.json?_shape=objects&_size=1", {"if-none-match": first.headers["etag"]})
+    assert second.status_code == 200 and second.headers["etag"] != first.headers["etag"]
+    assert second.json()["rows"][0]["title"] == "Retitled by a harvest"
+
+
+def test_errors_cookies_and_big_streams_are_not_cached(fresh):
+    bad = fetch(fresh, "/hypewatch/items?_sort=nosuchcol")
+    assert bad.status_code != 200 and "etag" not in bad.headers  # (Datasette says 500; 4xx is the guard's)
+    with_cookie = fetch(fresh, "/hypewatch/items.json", {"cookie": "ds_actor=x"})
+    assert with_cookie.status_code == 200 and "etag" not in with_cookie.headers
+    fresh._metadata_local["plugins"]["hypewatch"]["response_cache_entry_kb"] = 1
+    fresh.__dict__.pop("_hypewatch_responses", None)
+    stream = fetch(fresh, "/hypewatch/items.csv?_stream=on")
+    assert stream.status_code == 200 and "etag" not in stream.headers
+    assert len(stream.text.splitlines()) > MANY

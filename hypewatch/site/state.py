@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from hypewatch.site import DATABASE, site_config
 
-__all__ = ["State", "data_state", "REFRESH_S"]
+__all__ = ["State", "bump_generation", "data_state", "REFRESH_S"]
 
 #: Default for the plugin setting data_refresh_s: how often the site looks at the file for a new state.
 REFRESH_S = 2.0
@@ -17,10 +17,13 @@ REFRESH_S = 2.0
 
 @dataclass(frozen=True)
 class State:
-    """The database file's and its WAL's sizes and mtimes, as a short token, and the newest mtime (UTC seconds)."""
+    """The data's state: ``file`` from the database's and WAL's sizes and mtimes, ``token`` that and the
+    generation of derived data (bumped when a summary computed in the background is ready), and the
+    newest mtime (UTC seconds)."""
 
     token: str
     modified: float
+    file: str = ""
 
 
 def _read(path: str | None) -> State:
@@ -33,7 +36,8 @@ def _read(path: str | None) -> State:
             continue
         parts.append(f"{st.st_size}:{st.st_mtime_ns}")
         newest = max(newest, st.st_mtime)
-    return State(hashlib.sha1("|".join(parts).encode()).hexdigest()[:16], newest or time.time())
+    token = hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+    return State(token, newest or time.time(), token)
 
 
 def data_state(datasette) -> State:
@@ -41,7 +45,7 @@ def data_state(datasette) -> State:
     memo = datasette.__dict__.setdefault("_hypewatch_state", {})
     now = time.monotonic()
     if memo and now - memo["at"] < memo["every"]:
-        return memo["state"]
+        return _with_generation(datasette, memo["state"])
     try:
         path = datasette.get_database(DATABASE).path
     except KeyError:
@@ -51,4 +55,14 @@ def data_state(datasette) -> State:
     except (TypeError, ValueError):
         every = REFRESH_S
     memo.update(at=now, every=max(0.0, every), state=_read(path))
-    return memo["state"]
+    return _with_generation(datasette, memo["state"])
+
+
+def _with_generation(datasette, state: State) -> State:
+    generation = datasette.__dict__.get("_hypewatch_generation", 0)
+    return State(f"{state.file}.{generation}", state.modified, state.file) if generation else state
+
+
+def bump_generation(datasette) -> None:
+    """Derived data changed without the file changing (a summary refreshed): cached answers are outdated."""
+    datasette.__dict__["_hypewatch_generation"] = datasette.__dict__.get("_hypewatch_generation", 0) + 1
