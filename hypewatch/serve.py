@@ -56,16 +56,45 @@ def make_app(db_path: str | Path, *, config_dir: str | Path | None = None,
     return ds
 
 
-def serve(db_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
-    """Run the site until interrupted (uvicorn)."""
+def serve(db_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001, workers: int = 1) -> None:
+    """Run the site until interrupted (uvicorn), in ``workers`` processes sharing the port.
+
+    One process runs Python on one core at a time (pages are rendered in Python): on a machine with
+    more cores, one worker per core serves that many more requests per second. Each worker has its
+    own caches and computes the home page's and charts' summaries before it takes requests.
+    """
     import asyncio
 
     import uvicorn
 
     from hypewatch.site.data import warm_summaries
 
+    if workers > 1:
+        make_app(db_path)  # fail here, with the message, rather than in every worker
+        os.environ[_WORKER_DB] = str(Path(db_path).resolve())
+        log.info("serving db=%s url=http://%s:%s/ workers=%d", db_path, host, port, workers)
+        uvicorn.run("hypewatch.serve:worker_app", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning")
+        return
     ds = make_app(db_path)
     asyncio.run(ds.invoke_startup())
     warm_summaries(ds)  # the home page's and charts' aggregates are ready before the first visitor
     log.info("serving db=%s url=http://%s:%s/", db_path, host, port)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+
+
+_WORKER_DB = "HYPEWATCH_SERVE_DB"
+
+
+def worker_app() -> Any:
+    """The ASGI app of one uvicorn worker process (``serve(workers=N)``): the database from the environment."""
+    import threading
+
+    from hypewatch.site.data import warm_summaries
+
+    ds = make_app(os.environ[_WORKER_DB])
+    # uvicorn calls this inside the worker's event loop: warm the summaries on a thread of their own
+    warm = threading.Thread(target=warm_summaries, args=(ds,), name="hypewatch-warm")
+    warm.start()
+    warm.join()
+    return ds.app()
