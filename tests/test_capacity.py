@@ -151,3 +151,31 @@ def test_errors_cookies_and_big_streams_are_not_cached(fresh):
     stream = fetch(fresh, "/hypewatch/items.csv?_stream=on")
     assert stream.status_code == 200 and "etag" not in stream.headers
     assert len(stream.text.splitlines()) > MANY
+
+
+def test_label_facets_and_counts_read_the_covering_index(many_db):
+    """Facets and counts filtered only by label columns read items_site_summary, and give the same numbers."""
+    from hypewatch.site.database import narrow_aggregate
+
+    facet = ('select source as value, count(*) as count from (\n  select id, source, text from items '
+             'where "hype" = :p0 and "publisher" = :p1\n)\nwhere source is not null\n'
+             'group by source order by count desc, value limit 13')
+    count = 'select count(*) from items where "hype" = :p0 and "publisher" = :p1'
+    conn = sqlite3.connect(many_db)
+    params = {"p0": "high", "p1": "clinic"}
+    for sql in (facet, count):
+        narrowed = narrow_aggregate(sql)
+        assert "indexed by items_site_summary" in narrowed
+        assert conn.execute(narrowed, params).fetchall() == conn.execute(sql, params).fetchall()
+    # a column outside the index, a search's rowids or a treatment's ids: left as they are
+    for where in ('"claim_strength" = :p0', "rowid in (1, 2, 3)", "id in (select item_id from item_treatments)"):
+        assert narrow_aggregate(facet.replace('"hype" = :p0 and "publisher" = :p1', where)) == \
+            facet.replace('"hype" = :p0 and "publisher" = :p1', where)
+    assert narrow_aggregate('select count(*) from items where "hype" = :p0') == 'select count(*) from items where "hype" = :p0'
+
+
+def test_a_common_treatment_pages_newest_first_and_counts_by_id(many):
+    data = fetch(many, "/hypewatch/items.json?_shape=objects&_treatment=minoxidil&_size=3").json()
+    conn_count = data["filtered_table_rows_count"]
+    assert conn_count > 3 and len(data["rows"]) == 3
+    assert all("minoxidil" in r["treatments"] for r in data["rows"])

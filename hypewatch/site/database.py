@@ -34,6 +34,47 @@ _AGGREGATE = re.compile(r"^\s*select (count\(\*\)|\S+ as value, count\(\*\) as c
 CACHE_ENTRIES = 2000
 
 
+#: The columns of the covering index items_site_summary (m006).
+SUMMARY_COLUMNS = {"published", "relevant", "evidence_stage", "hype", "commercial_interest", "publisher", "source"}
+_FACET = re.compile(r'^\s*select "?(\w+)"? as value, count\(\*\) as count from \(\s*select .+? from items where (.+?)\s*\)\s*where\s',
+                    re.S | re.I)
+_COUNT = re.compile(r"^\s*select count\(\*\) from items where (.+?)\s*$", re.S | re.I)
+_WORDS = re.compile(r"'(?:[^']|'')*'|:\w+|\"(\w+)\"|\[(\w+)\]|\b([a-z_]\w*)\b", re.I)
+_SQL_WORDS = {"and", "or", "not", "is", "null", "in", "like", "glob", "between", "escape", "collate", "nocase", "lower",
+              "upper", "trim", "coalesce", "date", "datetime"}
+
+
+def narrow_aggregate(sql: str) -> str:
+    """An aggregate over the items table, made to read only what it needs.
+
+    - A facet whose filters and column are all label columns counts from the covering index
+      items_site_summary (one narrow scan, ~0.1 s at a million items) instead of reading the wide
+      rows behind a label index (seconds for a broad filter such as hype=low).
+    - A count or facet filtered by a common treatment looks the items up by id (``+id in`` is the
+      page query's newest-first walk, which only pays when it stops after one page).
+    """
+    sql = sql.replace("+id in (select item_id from item_treatments", "id in (select item_id from item_treatments")
+    match = _FACET.match(sql)
+    if match:
+        names = _columns(match.group(2))
+        if match.group(1).lower() in SUMMARY_COLUMNS and names and names <= SUMMARY_COLUMNS:
+            start = match.start(2)
+            head = sql[:start]
+            sql = head[: head.rindex(" from items where ")] + " from items indexed by items_site_summary where " + sql[start:]
+        return sql
+    match = _COUNT.match(sql)
+    if match:  # one label has its own index; two or more, read together, only the covering one
+        names = _columns(match.group(1))
+        if len(names) >= 2 and names <= SUMMARY_COLUMNS:
+            sql = "select count(*) from items indexed by items_site_summary where " + match.group(1)
+    return sql
+
+
+def _columns(where: str) -> set[str]:
+    """The column names a WHERE clause mentions (quoted or bare), without keywords, parameters and strings."""
+    return {(a or b or c).lower() for a, b, c in _WORDS.findall(where) if a or b or c} - _SQL_WORDS
+
+
 class SiteDatabase(Database):
     """Datasette's Database with the items tie-break and the aggregate cache (module docstring)."""
 
@@ -48,6 +89,7 @@ class SiteDatabase(Database):
             sql = f"{match.group(1)}, id {match.group(2)}"
         if not _AGGREGATE.match(sql):
             return await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
+        sql = narrow_aggregate(sql)
         try:
             key = (sql, tuple(sorted((params or {}).items())) if isinstance(params, dict) else tuple(params or ()),
                    truncate, page_size)

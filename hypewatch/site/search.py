@@ -20,6 +20,7 @@ from datasette.utils import path_with_added_args, path_with_removed_args, tilde_
 from hypewatch.site import DATABASE, site_config
 
 SEARCH_NEWEST = 1000  # default for the plugin setting search_newest
+COMMON_TREATMENT = 2000  # items about a treatment from which its filter walks the items newest first
 
 
 def search_newest(datasette) -> int:
@@ -104,11 +105,27 @@ def filters_from_request(request, database, table, datasette):
         return None
     clauses, params, described, context = [], {}, [], {}
     for i, name in enumerate(wanted):
-        clauses.append(f"id in (select item_id from item_treatments where treatment = :hw_treatment_{i})")
         params[f"hw_treatment_{i}"] = name.strip().lower()
         described.append(f"treatment is {name.strip().lower()}")
+
+    async def treatment_clauses() -> None:
+        # A rare treatment: look its items up by id and sort them. A common one (minoxidil: a quarter of
+        # a million items at a million): walk the items newest first and keep the ones about it, which
+        # stops after a page instead of sorting them all (`+id` keeps SQLite off the id lookups).
+        db = datasette.get_database(DATABASE)
+        for i in range(len(wanted)):
+            items = await db.execute(
+                f"select count(*) from (select 1 from item_treatments where treatment = :t limit {COMMON_TREATMENT})",
+                {"t": params[f"hw_treatment_{i}"]})
+            column = "+id" if items.rows[0][0] >= COMMON_TREATMENT else "id"
+            clauses.append(f"{column} in (select item_id from item_treatments where treatment = :hw_treatment_{i})")
+
     if not query:
-        return FilterArguments(clauses, params=params, human_descriptions=described, extra_context=context)
+        async def with_treatments():
+            await treatment_clauses()
+            return FilterArguments(clauses, params=params, human_descriptions=described, extra_context=context)
+
+        return with_treatments
     newest = search_newest(datasette)
     column = request.args.get("_q_column")
     if column in SEARCH_COLUMNS.values():  # FTS5 column filter: {title} : ( ... )
@@ -123,6 +140,7 @@ def filters_from_request(request, database, table, datasette):
     context = {"search": query, "supports_search": True}
 
     async def with_matches():
+        await treatment_clauses()
         # The page runs its query, its count and one query per facet: match once, and hand them
         # the rowids (integers from SQLite, so safe to inline) instead of eight full-text searches.
         try:
