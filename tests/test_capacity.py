@@ -179,3 +179,20 @@ def test_a_common_treatment_pages_newest_first_and_counts_by_id(many):
     conn_count = data["filtered_table_rows_count"]
     assert conn_count > 3 and len(data["rows"]) == 3
     assert all("minoxidil" in r["treatments"] for r in data["rows"])
+
+
+def test_the_home_pages_example_queries_answer_and_never_scan_the_wide_rows(many, many_db):
+    import html as html_lib
+    import re
+    from urllib.parse import parse_qs, urlsplit
+
+    home = fetch(many, "/").text
+    links = re.findall(r'<li><a href="(/hypewatch\?sql=[^"]+)">', home)
+    assert len(links) >= 5
+    conn = sqlite3.connect(many_db)
+    for link in links:
+        link = html_lib.unescape(link)
+        assert fetch(many, link).status_code == 200, link
+        sql = parse_qs(urlsplit(link).query)["sql"][0]
+        plan = [r[3] for r in conn.execute("explain query plan " + sql)]
+        assert "SCAN items" not in plan, (sql, plan)  # a full read of the wide rows

@@ -6,12 +6,16 @@ No hooks: the plugin modules (pages, charts) share these.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
+import sqlite3
 import threading
 import time
 from typing import Any
 
-from datasette.database import QueryInterrupted
+from datasette.database import QueryInterrupted, Results
+from datasette.utils import sqlite_timelimit
 
 from hypewatch.site import DATABASE
 from hypewatch.site.state import bump_generation, data_state
@@ -19,10 +23,30 @@ from hypewatch.site.state import bump_generation, data_state
 log = logging.getLogger(__name__)
 
 
+#: Set while summaries are computed off the request path (warm_summaries, the refresh thread).
+_BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar("hypewatch_background", default=False)
+#: The time limit of a summary's query off the request path: nobody waits for it, so it may take long.
+BACKGROUND_LIMIT_MS = 60_000
+
+
+def _run_long(sql: str, params, conn) -> Results:
+    with sqlite_timelimit(conn, BACKGROUND_LIMIT_MS):
+        try:
+            cursor = conn.execute(sql, params)
+            return Results(cursor.fetchall(), False, cursor.description)
+        except sqlite3.OperationalError as e:
+            if e.args == ("interrupted",):
+                raise QueryInterrupted(e, sql, params) from None
+            raise
+
+
 async def fetch_rows(db, sql: str, params=None, limit_ms: int | None = None) -> list[dict[str, Any]] | None:
-    """Rows as dicts, or None when the query was interrupted by the time limit."""
+    """Rows as dicts, or None when the query was interrupted by the time limit (a long one off the request path)."""
     try:
-        result = await db.execute(sql, params or [], custom_time_limit=limit_ms)
+        if _BACKGROUND.get():
+            result = await db.execute_fn(functools.partial(_run_long, sql, params or []))
+        else:
+            result = await db.execute(sql, params or [], custom_time_limit=limit_ms)
     except QueryInterrupted:
         log.warning("query interrupted sql=%r", sql[:80])
         return None
@@ -75,7 +99,7 @@ def _refresh_in_background(datasette, cache: dict, key: str, compute, token: str
 
     def work() -> None:
         try:
-            value = asyncio.run(compute(datasette))
+            value = asyncio.run(_in_background(compute, datasette))
             cache[key] = (time.monotonic(), token, value)
             bump_generation(datasette)  # pages cached with the previous summary are outdated
         except Exception:  # noqa: BLE001 - keep serving the previous summary; the next change retries
@@ -86,12 +110,18 @@ def _refresh_in_background(datasette, cache: dict, key: str, compute, token: str
     threading.Thread(target=work, name=f"hypewatch-summary-{key}", daemon=True).start()
 
 
+async def _in_background(compute, datasette) -> Any:
+    _BACKGROUND.set(True)
+    return await compute(datasette)
+
+
 def warm_summaries(datasette) -> None:
     """Compute the home page's and charts' summaries now (before the site takes requests)."""
     from hypewatch.site.charts import charts_data
     from hypewatch.site.pages import home_data
 
     async def both() -> None:
+        _BACKGROUND.set(True)
         await cached_summary(datasette, "home", home_data)
         await cached_summary(datasette, "charts", charts_data)
 
