@@ -196,3 +196,15 @@ def test_the_home_pages_example_queries_answer_and_never_scan_the_wide_rows(many
         sql = parse_qs(urlsplit(link).query)["sql"][0]
         plan = [r[3] for r in conn.execute("explain query plan " + sql)]
         assert "SCAN items" not in plan, (sql, plan)  # a full read of the wide rows
+
+
+def test_summary_canned_queries_get_a_longer_limit_and_visitors_sql_does_not(many_db):
+    """treatment_pipeline scans a table (summary_queries): it answers where a visitor's slow SQL is stopped."""
+    from urllib.parse import quote
+
+    ds = make_app(many_db, settings={"sql_time_limit_ms": 5})
+    slow = "with recursive n(i) as (select 1 union all select i + 1 from n where i < 10000000) select count(*) from n"
+    stopped = fetch(ds, "/hypewatch.json?sql=" + quote(slow))
+    assert stopped.status_code == 400 and ("interrupted" in stopped.text.lower() or "too long" in stopped.text.lower())
+    pipeline = fetch(ds, "/hypewatch/treatment_pipeline.json?_shape=objects")
+    assert pipeline.status_code == 200 and any(r["treatment"] == "minoxidil" for r in pipeline.json()["rows"])

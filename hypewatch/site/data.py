@@ -9,15 +9,14 @@ import asyncio
 import contextvars
 import functools
 import logging
-import sqlite3
 import threading
 import time
 from typing import Any
 
-from datasette.database import QueryInterrupted, Results
-from datasette.utils import sqlite_timelimit
+from datasette.database import QueryInterrupted
 
 from hypewatch.site import DATABASE
+from hypewatch.site.database import run_long
 from hypewatch.site.state import bump_generation, data_state
 
 log = logging.getLogger(__name__)
@@ -29,22 +28,11 @@ _BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar("hypewatch_ba
 BACKGROUND_LIMIT_MS = 60_000
 
 
-def _run_long(sql: str, params, conn) -> Results:
-    with sqlite_timelimit(conn, BACKGROUND_LIMIT_MS):
-        try:
-            cursor = conn.execute(sql, params)
-            return Results(cursor.fetchall(), False, cursor.description)
-        except sqlite3.OperationalError as e:
-            if e.args == ("interrupted",):
-                raise QueryInterrupted(e, sql, params) from None
-            raise
-
-
 async def fetch_rows(db, sql: str, params=None, limit_ms: int | None = None) -> list[dict[str, Any]] | None:
     """Rows as dicts, or None when the query was interrupted by the time limit (a long one off the request path)."""
     try:
         if _BACKGROUND.get():
-            result = await db.execute_fn(functools.partial(_run_long, sql, params or []))
+            result = await db.execute_fn(functools.partial(run_long, sql, params or [], BACKGROUND_LIMIT_MS))
         else:
             result = await db.execute(sql, params or [], custom_time_limit=limit_ms)
     except QueryInterrupted:

@@ -8,6 +8,8 @@
   (column, id) and resume after the last row's pair; a first page with ties in another order lost
   or repeated rows at the page boundary. With the tie-break the first page reads the keyset index
   (m009) like the others.
+- the canned queries named in the plugin setting ``summary_queries`` (whole-table summaries we
+  wrote, such as the treatment pipeline) run with a longer time limit, once per data state;
 - aggregates (``select count(*) ...`` and facets' ``group by``) are answered from a cache while the
   database file is unchanged: every page of a view, and every visitor, share one count and one set
   of facet counts. A harvest's commit changes the file, and the next request counts again.
@@ -15,13 +17,17 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import sqlite3
 import time
 from collections import OrderedDict
 from typing import Any
 
-from datasette.database import Database
+from datasette.database import Database, QueryInterrupted, Results
+from datasette.utils import sqlite_timelimit
 
+from hypewatch.site import DATABASE, site_config
 from hypewatch.site.state import data_state
 
 __all__ = ["SiteDatabase"]
@@ -84,6 +90,8 @@ class SiteDatabase(Database):
 
     async def execute(self, sql, params=None, truncate=False, custom_time_limit=None, page_size=None,
                       log_sql_errors=True):
+        if " ".join(sql.split()) in self._summary_queries():
+            return await self._summary_query(sql, params)
         match = _ONE_COLUMN_ORDER.match(sql.strip())
         if match and not match.group(1).lower().endswith((", id", ", id desc")):
             sql = f"{match.group(1)}, id {match.group(2)}"
@@ -106,3 +114,36 @@ class SiteDatabase(Database):
         while len(self._aggregates) > CACHE_ENTRIES:
             self._aggregates.popitem(last=False)
         return results
+
+    def _summary_queries(self) -> set[str]:
+        """The canned queries named in the plugin setting summary_queries, whitespace-normalised."""
+        names = (site_config(self.ds).get("summary_queries") or [])
+        queries = (self.ds.metadata(database=DATABASE) or {}).get("queries") or {}
+        return {" ".join(str(queries[n].get("sql", "")).split()) for n in names if isinstance(queries.get(n), dict)}
+
+    async def _summary_query(self, sql, params):
+        """A whole-table summary we wrote (not a visitor's SQL): a longer time limit, the answer cached per state."""
+        key = ("summary", sql, tuple(sorted((params or {}).items())) if isinstance(params, dict) else ())
+        state = data_state(self.ds)
+        hit = self._aggregates.get(key)
+        if hit is not None and hit[0] == state:
+            return hit[1]
+        results = await self.execute_fn(functools.partial(run_long, sql, params or {}, SUMMARY_LIMIT_MS))
+        self._aggregates[key] = (state, results, time.monotonic())
+        return results
+
+
+#: The time limit of the summary canned queries (summary_queries): they scan a table once per harvest.
+SUMMARY_LIMIT_MS = 10_000
+
+
+def run_long(sql: str, params, limit_ms: int, conn) -> Results:
+    """Execute with a time limit of our own (Datasette's caps every query at sql_time_limit_ms)."""
+    with sqlite_timelimit(conn, limit_ms):
+        try:
+            cursor = conn.execute(sql, params)
+            return Results(cursor.fetchall(), False, cursor.description)
+        except sqlite3.OperationalError as e:
+            if e.args == ("interrupted",):
+                raise QueryInterrupted(e, sql, params) from None
+            raise
