@@ -236,9 +236,12 @@ async def run_abuse(http: httpx.AsyncClient) -> list[tuple[str, int, float, int,
         async for chunk in resp.aiter_bytes():
             size += len(chunk)
             lines += chunk.count(b"\n")
-            tail = (tail + chunk)[-200:]
-        ok = b"took too long" not in tail and b"interrupted" not in tail
-        out.append((f"CSV stream, filtered ({lines - 1:,} rows, {'complete' if ok else 'CUT SHORT'})",
+            tail = (tail + chunk)[-5000:]
+        # Datasette writes a failed page's error as the stream's last line
+        last = b"".join(tail.rstrip(b"\n").rsplit(b"\n", 1)[-1:])
+        ok = not any(word in last for word in (b"interrupted", b"took too long", b"Error", b"error"))
+        state = "complete" if ok else "CUT SHORT: " + last[:80].decode(errors="replace")
+        out.append((f"CSV stream, meta_analysis + high hype (~{lines - 1:,} lines, {state})",
                     resp.status_code, (time.perf_counter() - a) * 1000, size, ""))
     return out
 

@@ -12,7 +12,8 @@
   wrote, such as the treatment pipeline) run with a longer time limit, once per data state;
 - aggregates (``select count(*) ...`` and facets' ``group by``) are answered from a cache while the
   database file is unchanged: every page of a view, and every visitor, share one count and one set
-  of facet counts. A harvest's commit changes the file, and the next request counts again.
+  of facet counts. After a harvest's commit they are counted again once they are older than
+  ``aggregate_max_age_s`` (a harvest may commit every few seconds).
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class SiteDatabase(Database):
             return await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
         state = data_state(self.ds)
         hit = self._aggregates.get(key)
-        if hit is not None and hit[0] == state:
+        if hit is not None and (hit[0] == state or time.monotonic() - hit[2] < aggregate_max_age(self.ds)):
             self._aggregates.move_to_end(key)
             return hit[1]
         results = await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
@@ -126,11 +127,28 @@ class SiteDatabase(Database):
         key = ("summary", sql, tuple(sorted((params or {}).items())) if isinstance(params, dict) else ())
         state = data_state(self.ds)
         hit = self._aggregates.get(key)
-        if hit is not None and hit[0] == state:
+        if hit is not None and (hit[0] == state or time.monotonic() - hit[2] < aggregate_max_age(self.ds)):
             return hit[1]
         results = await self.execute_fn(functools.partial(run_long, sql, params or {}, SUMMARY_LIMIT_MS))
         self._aggregates[key] = (state, results, time.monotonic())
         return results
+
+
+#: Default for the plugin setting aggregate_max_age_s.
+AGGREGATE_MAX_AGE_S = 120.0
+
+
+def aggregate_max_age(datasette) -> float:
+    """How long a count or facet may be reused after a harvest committed (plugin setting aggregate_max_age_s).
+
+    While a harvest commits every few seconds, counting every view again after each commit would
+    keep the machine busy counting; a count that lags the newest items by a minute or two does not
+    mislead anyone, and the rows themselves are always read fresh.
+    """
+    try:
+        return max(0.0, float(site_config(datasette).get("aggregate_max_age_s", AGGREGATE_MAX_AGE_S)))
+    except (TypeError, ValueError):
+        return AGGREGATE_MAX_AGE_S
 
 
 #: The time limit of the summary canned queries (summary_queries): they scan a table once per harvest.
