@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import random
 import socket
 import sqlite3
@@ -136,6 +137,18 @@ def memory_kb(pid: int) -> dict[str, int]:
                 if line.startswith(("VmHWM", "VmRSS")):
                     out[line.split(":")[0]] += int(line.split()[1])
         except OSError:
+            pass
+    return out
+
+
+def cpu_seconds(pid: int) -> list[float]:
+    """CPU seconds (user + system) of each worker process of the server (the server itself when it has none)."""
+    out = []
+    for p in _children(pid) or [pid]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            out.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+        except (OSError, IndexError, ValueError):
             pass
     return out
 
@@ -265,6 +278,9 @@ def report(result: dict, seconds: float, mem: dict[str, int], args, db: Path, n_
         print("\n| abuse request | status | ms | bytes |\n|---|---:|---:|---:|")
         for name, status, ms, size, note in result["abuse"]:
             print(f"| {name} | {status}{' ' + note if note else ''} | {ms:.0f} | {size:,} |")
+    print(f"machine load average at the end (1/5/15 min): {' / '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores (other processes' work shows here)")
+    print("server CPU seconds per worker: " + ", ".join(f"{c:.0f}" for c in mem.get("cpu", [])))
     print(f"\nserver memory: peak {mem.get('VmHWM', 0) / 1024:.0f} MiB, at the end {mem.get('VmRSS', 0) / 1024:.0f} MiB")
 
 
@@ -311,6 +327,7 @@ def main() -> None:
         result = asyncio.run(drive(base, args.clients, args.seconds, ids, not args.no_abuse))
         elapsed = time.perf_counter() - a
         mem = memory_kb(proc.pid)
+        mem["cpu"] = cpu_seconds(proc.pid)
     finally:
         if writer is not None:
             writer.join(timeout=30)
