@@ -208,3 +208,51 @@ def test_summary_canned_queries_get_a_longer_limit_and_visitors_sql_does_not(man
     assert stopped.status_code == 400 and ("interrupted" in stopped.text.lower() or "too long" in stopped.text.lower())
     pipeline = fetch(ds, "/hypewatch/treatment_pipeline.json?_shape=objects")
     assert pipeline.status_code == 200 and any(r["treatment"] == "minoxidil" for r in pipeline.json()["rows"])
+
+
+def test_the_common_treatment_path_gives_the_same_rows_and_count(many_db, monkeypatch):
+    """Above COMMON_TREATMENT items the filter walks items newest first (+id): same rows, same count."""
+    from hypewatch.site import search
+
+    path = "/hypewatch/items.json?_shape=objects&_treatment=minoxidil&_size=5&_nofacet=1"
+    rare = fetch(make_app(many_db), path).json()
+    monkeypatch.setattr(search, "COMMON_TREATMENT", 1)
+    common = fetch(make_app(many_db), path).json()
+    assert [r["id"] for r in common["rows"]] == [r["id"] for r in rare["rows"]]
+    assert common["filtered_table_rows_count"] == rare["filtered_table_rows_count"] > 5
+
+
+def test_serve_with_two_workers_answers_and_stops_on_sigterm(many_db):
+    """`hypewatch serve --workers 2`: two processes on one port (SO_REUSEPORT), both stop on SIGTERM."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "hypewatch", "serve", "--db", str(many_db), "--port", str(port),
+                             "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=2) as r:
+                    assert r.status == 200
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                assert time.monotonic() < deadline, "the workers did not answer"
+                time.sleep(0.3)
+        for _ in range(10):  # new connections each time: the kernel spreads them over both sockets
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/hypewatch/items.json?_size=1", timeout=10) as r:
+                assert r.status == 200
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        if children.exists():
+            assert len(children.read_text().split()) >= 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=40) == 0
