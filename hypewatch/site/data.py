@@ -55,7 +55,7 @@ async def demo_note(datasette) -> str | None:
     return note or "This database holds sample data from `hypewatch demo`; none of it is news."
 
 
-SUMMARY_FRESH_S = 30      # a summary is recomputed at most this often, however often harvests commit
+SUMMARY_FRESH_S = 60      # a summary is recomputed at most this often, however often harvests commit
 
 
 async def cached_summary(datasette, key: str, compute) -> Any:

@@ -44,18 +44,22 @@ def data_state(datasette) -> State:
     """The current state, looked up at most every data_refresh_s seconds (a stat of two files)."""
     memo = datasette.__dict__.setdefault("_hypewatch_state", {})
     now = time.monotonic()
-    if memo and now - memo["at"] < memo["every"]:
+    every = _refresh_s(datasette)
+    if memo and now - memo["at"] < every:
         return _with_generation(datasette, memo["state"])
     try:
         path = datasette.get_database(DATABASE).path
     except KeyError:
         path = None
-    try:
-        every = float(site_config(datasette).get("data_refresh_s", REFRESH_S))
-    except (TypeError, ValueError):
-        every = REFRESH_S
-    memo.update(at=now, every=max(0.0, every), state=_read(path))
+    memo.update(at=now, state=_read(path))
     return _with_generation(datasette, memo["state"])
+
+
+def _refresh_s(datasette) -> float:
+    try:
+        return max(0.0, float(site_config(datasette).get("data_refresh_s", REFRESH_S)))
+    except (TypeError, ValueError):
+        return REFRESH_S
 
 
 def _with_generation(datasette, state: State) -> State:
