@@ -84,7 +84,7 @@ def test_streamed_csv_of_a_filtered_view_is_complete(many, many_db):
     conn = sqlite3.connect(many_db)
     expected = conn.execute("select count(*) from items where relevant = 1").fetchone()[0]
     assert expected > 50
-    for size in ("", "&_size=7"):  # the default (1,000-row chunks) and many small chunks
+    for size in ("", "&_size=7"):  # the default (250-row chunks) and many small chunks
         body = fetch(many, f"/hypewatch/items.csv?relevant=1&_stream=on{size}").text
         rows = list(csv.reader(io.StringIO(body)))
         assert rows[0][0] == "id" and len(rows) == expected + 1, (size, len(rows), rows[-1][:1])
