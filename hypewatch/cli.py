@@ -443,13 +443,15 @@ def digest(db_path: str, sources_path: str | None, period: str, rebuild: bool, i
               default="hypewatch.db", show_default=True, show_envvar=True, help="SQLite database file.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="Port to listen on.")
-def serve(db_path: str, host: str, port: int) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), envvar="HYPEWATCH_SITE_WORKERS", default=1, show_default=True,
+              show_envvar=True, help="Server processes (one per CPU core serves the most requests).")
+def serve(db_path: str, host: str, port: int, workers: int) -> None:
     """Serve the site (Datasette with deploy/datasette) on the database, published as `hypewatch`."""
     from .serve import ServeError, serve as serve_site
 
     _open(db_path).close()  # create or migrate it first, so the site sees the current schema
     try:
-        serve_site(db_path, host=host, port=port)
+        serve_site(db_path, host=host, port=port, workers=workers)
     except ServeError as exc:
         raise ConfigError(str(exc)) from None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ def make_app(db_path: str | Path, *, config_dir: str | Path | None = None,
     ``settings`` override individual entries of settings.json (tests use it for short time limits).
     """
     from datasette.app import Datasette
-    from datasette.database import Database
+
+    from hypewatch.site.database import SiteDatabase
 
     config = Path(config_dir) if config_dir else CONFIG_DIR
     if not (config / "metadata.yaml").is_file():
@@ -51,17 +53,95 @@ def make_app(db_path: str | Path, *, config_dir: str | Path | None = None,
     # No files were given, so Datasette added an in-memory database: the site serves only ours.
     if "_memory" in ds.databases:
         ds.remove_database("_memory")
-    ds.add_database(Database(ds, path=str(path), is_mutable=True), name=DATABASE_NAME)
+    ds.add_database(SiteDatabase(ds, path=str(path), is_mutable=True), name=DATABASE_NAME)
     return ds
 
 
-def serve(db_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
-    """Run the site until interrupted (uvicorn)."""
+def serve(db_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001, workers: int = 1) -> None:
+    """Run the site until interrupted (uvicorn), in ``workers`` processes sharing the port.
+
+    One process runs Python on one core at a time (pages are rendered in Python): on a machine with
+    more cores, one worker per core serves that many more requests per second. Each worker listens
+    on its own socket bound with SO_REUSEPORT, so the kernel spreads connections evenly (with one
+    shared socket, the first worker to wake accepted nearly every keep-alive connection), has its
+    own caches and computes the home page's and charts' summaries before it takes requests.
+    """
     import asyncio
 
     import uvicorn
 
+    from hypewatch.site.data import warm_summaries
+
+    if workers > 1:
+        _serve_workers(db_path, host, port, workers)
+        return
     ds = make_app(db_path)
     asyncio.run(ds.invoke_startup())
+    warm_summaries(ds)  # the home page's and charts' aggregates are ready before the first visitor
     log.info("serving db=%s url=http://%s:%s/", db_path, host, port)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _serve_workers(db_path: str | Path, host: str, port: int, workers: int) -> None:
+    """Start ``workers`` processes on (host, port); stop them all on SIGTERM/Ctrl-C or when one of them exits."""
+    import multiprocessing
+    import signal
+    import time
+
+    make_app(db_path)  # fail here, with the message, rather than in every worker
+    holder = _listen(host, port)  # resolves port 0, and keeps the port ours while the workers start
+    port = holder.getsockname()[1]
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_worker, args=(str(Path(db_path).resolve()), host, port), name=f"hypewatch-site-{i}")
+             for i in range(workers)]
+    for proc in procs:
+        proc.start()
+    log.info("serving db=%s url=http://%s:%s/ workers=%d", db_path, host, port, workers)
+    stopping = False
+
+    def stop(signum=None, frame=None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stopping and all(proc.is_alive() for proc in procs):
+            time.sleep(0.5)
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+        holder.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not stopping:
+        raise ServeError("a site worker process exited; see the messages above")
+
+
+def _worker(db_path: str, host: str, port: int) -> None:
+    """One worker process: its own SO_REUSEPORT socket, app and caches; warm, then serve."""
+    import asyncio
+
+    import uvicorn
+
+    from hypewatch.site.data import warm_summaries
+
+    logging.basicConfig(level=logging.WARNING)
+    ds = make_app(db_path)
+    asyncio.run(ds.invoke_startup())
+    warm_summaries(ds)
+    sock = _listen(host, port)
+    uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning")).run(sockets=[sock])

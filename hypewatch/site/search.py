@@ -9,16 +9,19 @@ them from item_treatments (db migrations m004/m005) and from the newest matches 
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
 from datasette.facets import Facet
 from datasette.filters import FilterArguments
-from datasette.utils import path_with_added_args, path_with_removed_args
+from datasette.utils import path_with_added_args, path_with_removed_args, tilde_decode
 
 from hypewatch.site import DATABASE, site_config
 
 SEARCH_NEWEST = 1000  # default for the plugin setting search_newest
+CSV_PAGE = 250  # rows per query of a streamed CSV of the items table
+COMMON_TREATMENT = 2000  # items about a treatment from which its filter walks the items newest first
 
 
 def search_newest(datasette) -> int:
@@ -28,28 +31,63 @@ def search_newest(datasette) -> int:
         return SEARCH_NEWEST
 
 
-def _items_table_paths(datasette) -> re.Pattern[str]:
-    return re.compile(re.escape(datasette.urls.table(DATABASE, "items")) + r"(\.[a-z]+)?$")
+def _is_items_table(datasette, path: str) -> bool:
+    """Whether Datasette routes ``path`` to the items table (any format), however its segments are encoded."""
+    base = datasette.urls.table(DATABASE, "items")
+    # Datasette tilde-decodes each segment (/hypewatch/~69tems is the items table); the server %-decoded them.
+    decoded = "/".join(tilde_decode(part) if "~" in part else part for part in path.split("/"))
+    return bool(re.fullmatch(re.escape(base) + r"(\.[a-z]+)?/?", decoded))
+
+
+def items_query(pairs: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """The items table's query arguments rewritten for the site's fast paths, or None when none applies.
+
+    - ``_search`` (however %-encoded) becomes the capped search ``_q``; ``_search_title`` and
+      ``_search_text`` become ``_q`` in that column (``_q_column``). The newly typed words win over a
+      ``_q`` the form carried along.
+    - ``_next`` pages get ``_nofacet=1``: Datasette would count facets over the rows *after* the
+      cursor (wrong counts, and a scan of the whole table per facet).
+    - a streamed CSV (``_stream``) reads 250-row pages instead of 50-row ones: few queries, each well
+      inside the time limit on a busy machine (a 1,000-row page of a two-label filter read ~7,000 wide
+      rows at a million items and was cut by the limit under load).
+    """
+    keys = {k for k, _ in pairs}
+    searched = [(k, v) for k, v in pairs if k == "_search" or k in SEARCH_COLUMNS]
+    out = [(k, v) for k, v in pairs if not (k == "_search" or k in SEARCH_COLUMNS)]
+    if searched:
+        out = [(k, v) for k, v in out if k not in ("_q", "_q_column")]
+        key, value = searched[-1]
+        out.append(("_q", value))
+        if key != "_search":
+            out.append(("_q_column", SEARCH_COLUMNS[key]))
+    if "_next" in keys and "_nofacet" not in keys:
+        out.append(("_nofacet", "1"))
+    if "_stream" in keys and "_size" not in keys:
+        out.append(("_size", str(CSV_PAGE)))
+    return out if out != pairs else None
+
+
+#: Column searches Datasette offers on the items table, answered by the capped search in that column.
+SEARCH_COLUMNS = {"_search_title": "title", "_search_text": "text"}
 
 
 @hookimpl
 def asgi_wrapper(datasette):
-    """Send ?_search= on the items table to the capped search (?_q=), so the search box and the API stay fast.
+    """Send the items table's searches to the capped search (?_q=), so the search box and the API stay fast.
 
     Datasette's search form and every link people already have use _search; renaming it in the
-    query string before Datasette sees it keeps those URLs working. Column searches (_search_title=)
-    are left to Datasette.
+    query string before Datasette sees it keeps those URLs working. The query string is parsed the
+    way Datasette parses it, so %5Fsearch, _%73earch and the like take the same path.
     """
 
     def wrap(app):
         async def items_search(scope, receive, send):
             query = scope.get("query_string") or b""
-            if scope.get("type") == "http" and b"_search=" in query:
-                if _items_table_paths(datasette).match(scope.get("path") or ""):
-                    # The table form carries the current ?_q= as a hidden field: the newly typed words win.
-                    parts = [b"_q=" + part[len(b"_search="):] if part.startswith(b"_search=") else part
-                             for part in query.split(b"&") if not part.startswith(b"_q=")]
-                    scope = dict(scope, query_string=b"&".join(parts))
+            if scope.get("type") == "http" and query and _is_items_table(datasette, scope.get("path") or ""):
+                pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+                rewritten = items_query(pairs)
+                if rewritten is not None:
+                    scope = dict(scope, query_string=urlencode(rewritten).encode("latin-1"))
             return await app(scope, receive, send)
 
         return items_search
@@ -70,13 +108,34 @@ def filters_from_request(request, database, table, datasette):
         return None
     clauses, params, described, context = [], {}, [], {}
     for i, name in enumerate(wanted):
-        clauses.append(f"id in (select item_id from item_treatments where treatment = :hw_treatment_{i})")
         params[f"hw_treatment_{i}"] = name.strip().lower()
         described.append(f"treatment is {name.strip().lower()}")
+
+    async def treatment_clauses() -> None:
+        # A rare treatment: look its items up by id and sort them. A common one (minoxidil: a quarter of
+        # a million items at a million): walk the items newest first and keep the ones about it, which
+        # stops after a page instead of sorting them all (`+id` keeps SQLite off the id lookups).
+        db = datasette.get_database(DATABASE)
+        for i in range(len(wanted)):
+            items = await db.execute(
+                f"select count(*) from (select 1 from item_treatments where treatment = :t limit {COMMON_TREATMENT})",
+                {"t": params[f"hw_treatment_{i}"]})
+            column = "+id" if items.rows[0][0] >= COMMON_TREATMENT else "id"
+            clauses.append(f"{column} in (select item_id from item_treatments where treatment = :hw_treatment_{i})")
+
     if not query:
-        return FilterArguments(clauses, params=params, human_descriptions=described, extra_context=context)
+        async def with_treatments():
+            await treatment_clauses()
+            return FilterArguments(clauses, params=params, human_descriptions=described, extra_context=context)
+
+        return with_treatments
     newest = search_newest(datasette)
-    match = ":hw_q" if request.args.get("_searchmode") == "raw" else "escape_fts(:hw_q)"
+    column = request.args.get("_q_column")
+    if column in SEARCH_COLUMNS.values():  # FTS5 column filter: {title} : ( ... )
+        raw = request.args.get("_searchmode") == "raw"
+        match = f"'{{{column}}} : (' || {':hw_q' if raw else 'escape_fts(:hw_q)'} || ')'"
+    else:
+        match = ":hw_q" if request.args.get("_searchmode") == "raw" else "escape_fts(:hw_q)"
     # FTS5 walks its doclist from the highest rowid (the latest harvested) and stops after `newest`:
     # the page, its count and its facets cost the same for "minoxidil" as for a rare word.
     subquery = f"select rowid from items_fts where items_fts match {match} order by rowid desc limit {newest}"
@@ -84,6 +143,7 @@ def filters_from_request(request, database, table, datasette):
     context = {"search": query, "supports_search": True}
 
     async def with_matches():
+        await treatment_clauses()
         # The page runs its query, its count and one query per facet: match once, and hand them
         # the rowids (integers from SQLite, so safe to inline) instead of eight full-text searches.
         try:

@@ -1,0 +1,167 @@
+"""The published database: items pages in a stable order, and counts and facets cached until the data changes.
+
+``make_app`` (hypewatch/serve.py) publishes the file through :class:`SiteDatabase`, a Datasette
+``Database`` with two changes to what it executes:
+
+- a page of the items table sorted by one column gets the primary key as tie-break (``order by
+  published desc`` becomes ``order by published desc, id``). Datasette's next pages order by
+  (column, id) and resume after the last row's pair; a first page with ties in another order lost
+  or repeated rows at the page boundary. With the tie-break the first page reads the keyset index
+  (m009) like the others.
+- the canned queries named in the plugin setting ``summary_queries`` (whole-table summaries we
+  wrote, such as the treatment pipeline) run with a longer time limit, once per data state;
+- aggregates (``select count(*) ...`` and facets' ``group by``) are answered from a cache while the
+  database file is unchanged: every page of a view, and every visitor, share one count and one set
+  of facet counts. After a harvest's commit they are counted again once they are older than
+  ``aggregate_max_age_s`` (a harvest may commit every few seconds).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sqlite3
+import time
+from collections import OrderedDict
+from typing import Any
+
+from datasette.database import Database, QueryInterrupted, Results
+from datasette.utils import sqlite_timelimit
+
+from hypewatch.site import DATABASE, site_config
+from hypewatch.site.state import data_state
+
+__all__ = ["SiteDatabase"]
+
+# Datasette's table-page SQL: "select ... from items [where ...] order by <col>[ desc] limit N"
+_ONE_COLUMN_ORDER = re.compile(
+    r"^(select .+ from items (?:where .+ )?order by (?:\[?[a-z_]+\]?|\"[a-z_]+\")(?: desc)?) (limit \d+(?: offset \d+)?)$",
+    re.S | re.I)
+_AGGREGATE = re.compile(r"^\s*select (count\(\*\)|\S+ as value, count\(\*\) as count) ", re.I)
+CACHE_ENTRIES = 2000
+
+
+#: The columns of the covering index items_site_summary (m006).
+SUMMARY_COLUMNS = {"published", "relevant", "evidence_stage", "hype", "commercial_interest", "publisher", "source"}
+_FACET = re.compile(r'^\s*select "?(\w+)"? as value, count\(\*\) as count from \(\s*select .+? from items where (.+?)\s*\)\s*where\s',
+                    re.S | re.I)
+_COUNT = re.compile(r"^\s*select count\(\*\) from items where (.+?)\s*$", re.S | re.I)
+_WORDS = re.compile(r"'(?:[^']|'')*'|:\w+|\"(\w+)\"|\[(\w+)\]|\b([a-z_]\w*)\b", re.I)
+_SQL_WORDS = {"and", "or", "not", "is", "null", "in", "like", "glob", "between", "escape", "collate", "nocase", "lower",
+              "upper", "trim", "coalesce", "date", "datetime"}
+
+
+def narrow_aggregate(sql: str) -> str:
+    """An aggregate over the items table, made to read only what it needs.
+
+    - A facet whose filters and column are all label columns counts from the covering index
+      items_site_summary (one narrow scan, ~0.1 s at a million items) instead of reading the wide
+      rows behind a label index (seconds for a broad filter such as hype=low).
+    - A count or facet filtered by a common treatment looks the items up by id (``+id in`` is the
+      page query's newest-first walk, which only pays when it stops after one page).
+    """
+    sql = sql.replace("+id in (select item_id from item_treatments", "id in (select item_id from item_treatments")
+    match = _FACET.match(sql)
+    if match:
+        names = _columns(match.group(2))
+        if match.group(1).lower() in SUMMARY_COLUMNS and names and names <= SUMMARY_COLUMNS:
+            start = match.start(2)
+            head = sql[:start]
+            sql = head[: head.rindex(" from items where ")] + " from items indexed by items_site_summary where " + sql[start:]
+        return sql
+    match = _COUNT.match(sql)
+    if match:  # one label has its own index; two or more, read together, only the covering one
+        names = _columns(match.group(1))
+        if len(names) >= 2 and names <= SUMMARY_COLUMNS:
+            sql = "select count(*) from items indexed by items_site_summary where " + match.group(1)
+    return sql
+
+
+def _columns(where: str) -> set[str]:
+    """The column names a WHERE clause mentions (quoted or bare), without keywords, parameters and strings."""
+    return {(a or b or c).lower() for a, b, c in _WORDS.findall(where) if a or b or c} - _SQL_WORDS
+
+
+class SiteDatabase(Database):
+    """Datasette's Database with the items tie-break and the aggregate cache (module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._aggregates: OrderedDict[Any, Any] = OrderedDict()
+
+    async def execute(self, sql, params=None, truncate=False, custom_time_limit=None, page_size=None,
+                      log_sql_errors=True):
+        if " ".join(sql.split()) in self._summary_queries():
+            return await self._summary_query(sql, params)
+        match = _ONE_COLUMN_ORDER.match(sql.strip())
+        if match and not match.group(1).lower().endswith((", id", ", id desc")):
+            sql = f"{match.group(1)}, id {match.group(2)}"
+        if not _AGGREGATE.match(sql):
+            return await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
+        sql = narrow_aggregate(sql)
+        try:
+            key = (sql, tuple(sorted((params or {}).items())) if isinstance(params, dict) else tuple(params or ()),
+                   truncate, page_size)
+            hash(key)
+        except TypeError:
+            return await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
+        state = data_state(self.ds)
+        hit = self._aggregates.get(key)
+        if hit is not None and (hit[0] == state or time.monotonic() - hit[2] < aggregate_max_age(self.ds)):
+            self._aggregates.move_to_end(key)
+            return hit[1]
+        results = await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
+        self._aggregates[key] = (state, results, time.monotonic())
+        while len(self._aggregates) > CACHE_ENTRIES:
+            self._aggregates.popitem(last=False)
+        return results
+
+    def _summary_queries(self) -> set[str]:
+        """The canned queries named in the plugin setting summary_queries, whitespace-normalised."""
+        names = (site_config(self.ds).get("summary_queries") or [])
+        queries = (self.ds.metadata(database=DATABASE) or {}).get("queries") or {}
+        return {" ".join(str(queries[n].get("sql", "")).split()) for n in names if isinstance(queries.get(n), dict)}
+
+    async def _summary_query(self, sql, params):
+        """A whole-table summary we wrote (not a visitor's SQL): a longer time limit, the answer cached per state."""
+        key = ("summary", sql, tuple(sorted((params or {}).items())) if isinstance(params, dict) else ())
+        state = data_state(self.ds)
+        hit = self._aggregates.get(key)
+        if hit is not None and (hit[0] == state or time.monotonic() - hit[2] < aggregate_max_age(self.ds)):
+            return hit[1]
+        results = await self.execute_fn(functools.partial(run_long, sql, params or {}, SUMMARY_LIMIT_MS))
+        self._aggregates[key] = (state, results, time.monotonic())
+        return results
+
+
+#: Default for the plugin setting aggregate_max_age_s.
+AGGREGATE_MAX_AGE_S = 120.0
+
+
+def aggregate_max_age(datasette) -> float:
+    """How long a count or facet may be reused after a harvest committed (plugin setting aggregate_max_age_s).
+
+    While a harvest commits every few seconds, counting every view again after each commit would
+    keep the machine busy counting; a count that lags the newest items by a minute or two does not
+    mislead anyone, and the rows themselves are always read fresh.
+    """
+    try:
+        return max(0.0, float(site_config(datasette).get("aggregate_max_age_s", AGGREGATE_MAX_AGE_S)))
+    except (TypeError, ValueError):
+        return AGGREGATE_MAX_AGE_S
+
+
+#: The time limit of the summary canned queries (summary_queries): they scan a table once per harvest.
+SUMMARY_LIMIT_MS = 10_000
+
+
+def run_long(sql: str, params, limit_ms: int, conn) -> Results:
+    """Execute with a time limit of our own (Datasette's caps every query at sql_time_limit_ms)."""
+    with sqlite_timelimit(conn, limit_ms):
+        try:
+            cursor = conn.execute(sql, params)
+            return Results(cursor.fetchall(), False, cursor.description)
+        except sqlite3.OperationalError as e:
+            if e.args == ("interrupted",):
+                raise QueryInterrupted(e, sql, params) from None
+            raise
