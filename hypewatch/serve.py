@@ -16,6 +16,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from harvester.lifeline import die_with_parent
+
 __all__ = ["CONFIG_DIR", "DATABASE_NAME", "ServeError", "make_app", "serve"]
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,8 @@ def serve(db_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001, wor
 
     from hypewatch.site.data import warm_summaries
 
+    if os.environ.get("HYPEWATCH_DIE_WITH_PARENT") == "1":
+        die_with_parent()  # started by `hypewatch run`: never outlive it
     if workers > 1:
         _serve_workers(db_path, host, port, workers)
         return
@@ -133,6 +137,7 @@ def _serve_workers(db_path: str | Path, host: str, port: int, workers: int) -> N
 
 def _worker(db_path: str, host: str, port: int) -> None:
     """One worker process: its own SO_REUSEPORT socket, app and caches; warm, then serve."""
+    die_with_parent()  # a worker never outlives the process that serves with it
     import asyncio
 
     import uvicorn

@@ -15,6 +15,7 @@ cancelled at a network wait, never inside a transaction), then the site.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sqlite3
 import subprocess
@@ -167,6 +168,10 @@ def _now():
 # -- the service -------------------------------------------------------------------------------
 
 
+#: Set by `run` for its site process: the site then dies with it.
+DIE_WITH_PARENT = "HYPEWATCH_DIE_WITH_PARENT"
+
+
 def site_command(db_path: str, host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "hypewatch", "serve", "--db", db_path, "--host", host, "--port", str(port)]
 
@@ -194,7 +199,9 @@ def run_service(config: ServiceConfig, *, serve: bool = True, host: str = "127.0
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         if serve:
-            child = subprocess.Popen(site_command(config.db_path, host, port))
+            # The site dies with this process however it dies (an OOM kill runs no cleanup).
+            child = subprocess.Popen(site_command(config.db_path, host, port),
+                                     env={**os.environ, DIE_WITH_PARENT: "1"})
             echo(f"Site: http://{host}:{port}/  (Datasette, pid {child.pid})")
         echo(f"Harvesting {len(config.sources)} sources into {config.db_path}: a tick every {config.tick}s, "
              f"digests at '{config.digest_cron}' UTC. Ctrl-C or SIGTERM stops.")

@@ -89,3 +89,53 @@ def test_no_process_outlives_a_killed_harvest(tmp_path):
     for pid in left:  # don't leave them behind for the next test, then fail
         os.kill(pid, signal.SIGKILL)
     assert left == [], f"still running {time.monotonic() - deadline + 5:.1f}s after the kill: {left}"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to list a process's children")
+def test_no_site_process_outlives_a_killed_run(tmp_path):
+    """`hypewatch run` killed with SIGKILL takes its site (and the site's workers) with it."""
+    import urllib.request
+
+    port = _free_port()
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[source]]\nname = "dead"\nurl = "http://127.0.0.1:9/feed"\nevery = "1h"\nlocal = true\n',
+                       encoding="utf-8")
+    env = {**os.environ, "HYPEWATCH_FULLTEXT": "false"}
+    proc = subprocess.Popen([sys.executable, "-m", "hypewatch", "run", "--db", str(tmp_path / "r.db"),
+                             "--sources", str(sources), "--port", str(port), "--tick", "1h"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the site never answered")
+        site = _descendants(proc.pid)
+        assert site, "run started no site process"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in site) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in site if _alive(pid)], "the site outlived the run that started it"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _descendants(proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
