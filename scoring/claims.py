@@ -49,33 +49,23 @@ def sentence_claim(doc: Doc, sent: Sentence) -> tuple[str, float, object]:
     hits = doc.cats_in(sent, _PREFIX)
     if not hits:
         return "no_claim", 0.0, None
-    corr = causal = hedge = none = 0.0
-    top_corr = top_causal = top_hedge = None
+    mass = {_CORR: 0.0, _CAUSAL: 0.0, _HEDGE: 0.0, _NO_CLAIM: 0.0}
+    top: dict[str, object] = {}  # per category, its heaviest hit (the first on a tie)
     corr_spans = [(h.start, h.end) for h in hits if h.cue.category == _CORR]
     for h in hits:
         cat = h.cue.category
-        w = h.cue.weight
         if cat == _CAUSAL and any(a <= h.start < b for a, b in corr_spans):
             continue  # "increased risk of", "lower prevalence in": part of an association
-        if cat == _CORR:
-            corr += w
-            if top_corr is None or w > top_corr.cue.weight:
-                top_corr = h
-        elif cat == _CAUSAL:
-            causal += w
-            if top_causal is None or w > top_causal.cue.weight:
-                top_causal = h
-        elif cat == _HEDGE:
-            hedge += w
-            if top_hedge is None or w > top_hedge.cue.weight:
-                top_hedge = h
-        elif cat == _NO_CLAIM:
-            none += w
+        mass[cat] = mass.get(cat, 0.0) + h.cue.weight
+        if cat not in top or h.cue.weight > top[cat].cue.weight:
+            top[cat] = h
+    corr, causal, hedge, none = mass[_CORR], mass[_CAUSAL], mass[_HEDGE], mass[_NO_CLAIM]
+    top_corr, top_causal, top_hedge = top.get(_CORR), top.get(_CAUSAL), top.get(_HEDGE)
+    # How causal the wording is, against how correlational: ranks sentences by strength.
+    balance = min(causal, 6.0) - min(corr, 6.0) - 0.5 * min(hedge, 4.0)
     # An association stated is correlational even when its outcome is a verb-like word
     # ("associated with improved survival"); a causal verb the association does not
     # govern (one that comes before it) makes the sentence causal.
-    # How causal the wording is, against how correlational: ranks sentences by strength.
-    balance = min(causal, 6.0) - min(corr, 6.0) - 0.5 * min(hedge, 4.0)
     if corr >= CORRELATIONAL_AT and (top_causal is None or top_causal.start > top_corr.start or causal < corr):
         return "correlational", balance, top_corr
     if none >= NO_CLAIM_AT and causal < 2 * CAUSAL_AT and corr < CORRELATIONAL_AT:

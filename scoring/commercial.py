@@ -130,6 +130,8 @@ class CommercialResult:
     indirect: float
     independent: float
     reasons: list[Reason] = field(default_factory=list)
+    # the trial-registry record names an industry sponsor: at least indirect, whatever decides
+    sponsor_reason: Reason | None = None
 
 
 def _sum(doc: Doc, prefix: str) -> tuple[float, list[tuple[float, object]]]:
@@ -216,11 +218,13 @@ def assess_commercial(
         label = "none"
 
     sponsor = str((meta or {}).get("sponsor_class") or "").lower()
+    sponsor_reason = None
     if sponsor == "industry" and not satire:
         # A trial run by the maker of what it tests: at least indirect interest.
         name = (meta or {}).get("sponsor")
         cue = "trial sponsor: industry" + (f" ({name})" if isinstance(name, str) and name else "")
-        extra.append(Reason("commercial_interest", "indirect", cue[:120], "", META_SPONSOR))
+        sponsor_reason = Reason("commercial_interest", "indirect", cue[:120], "", META_SPONSOR)
+        extra.append(sponsor_reason)
         if label == "none":
             label = "indirect"
 
@@ -235,4 +239,4 @@ def assess_commercial(
     else:
         for h in doc.category("commercial.independent.")[:2]:
             reasons.append(Reason("commercial_interest", "none", h.text, doc.sentence_of(h.start).snippet(), h.cue.weight))
-    return CommercialResult(label, direct, indirect, independent, reasons)
+    return CommercialResult(label, direct, indirect, independent, reasons, sponsor_reason)

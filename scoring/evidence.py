@@ -69,6 +69,8 @@ class EvidenceResult:
     background: dict[str, float] = field(default_factory=dict)
     registry_plan: bool = False
     open_design: bool = False
+    # metadata (publication types, a registry record) had its say, whatever the stage it set
+    meta_decided: bool = False
     # per stage, its strongest (weight, hit, sentence), and every counted one
     best: dict[str, tuple] = field(default_factory=dict)
     counted: dict[str, list] = field(default_factory=dict)
@@ -338,6 +340,7 @@ def assess_evidence(
     return EvidenceResult(
         stage=stage, scores=scores, reasons=reasons, support=support, meta_stage=meta_stage,
         title_scores=title_scores, planned=planned, background=background, registry_plan=registry_plan,
+        meta_decided=decided is not None,
         open_design=open_design is not None, best=best, counted=counted, discounted=discounted,
     )
 

@@ -194,7 +194,8 @@ def _rows(examples: list[Example], dim: str, feats) -> tuple[list[dict], list[st
 
 
 def _cv_predict(examples, dim, feats, C, folds=FOLDS, seed=0, ordinal_classes=None):
-    """Out-of-fold predictions (text-only view) for every example, folds by item."""
+    """Out-of-fold predictions (text-only view) for every example, folds by item, with their gold
+    labels and, for an ordinal model, each example's score plus each threshold (else None)."""
     import numpy as np
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.model_selection import StratifiedKFold
@@ -217,9 +218,7 @@ def _cv_predict(examples, dim, feats, C, folds=FOLDS, seed=0, ordinal_classes=No
         if ordinal_classes:
             for j, i in enumerate(test_i):
                 margins[i] = [float(m[j]) for m in model.margins(Xt)]
-    if ordinal_classes:
-        _cv_predict.margins = margins
-    return pred, labels
+    return pred, labels, margins
 
 
 def _ordinal_label(margins: list[float], offsets, classes) -> str:
@@ -295,8 +294,8 @@ def fit(shared: Path, out: Path = WEIGHTS_PATH, log=print, *, c_grid: tuple[floa
             # REPEATS times, since with a few hundred items one draw's noise decides C
             scores = []
             for seed in range(repeats):
-                pred, labels = _cv_predict(pool, dim, feats, C, seed=seed,
-                                           ordinal_classes=classes if dim in ORDINAL else None)
+                pred, labels, _ = _cv_predict(pool, dim, feats, C, seed=seed,
+                                              ordinal_classes=classes if dim in ORDINAL else None)
                 per_set = [a for a in (_accuracy(pool, pred, labels, s)[0] for s in sets) if a is not None]
                 scores.append(sum(per_set) / len(per_set))
             score = sum(scores) / len(scores)
@@ -308,8 +307,7 @@ def fit(shared: Path, out: Path = WEIGHTS_PATH, log=print, *, c_grid: tuple[floa
         _, C, pred, labels = next(t for t in tried if t[0] >= top - SLACK)
         offsets = None
         if dim in ORDINAL:
-            pred, labels = _cv_predict(pool, dim, feats, C, ordinal_classes=classes)
-            margins = _cv_predict.margins
+            pred, labels, margins = _cv_predict(pool, dim, feats, C, ordinal_classes=classes)
             offsets = tune_offsets(pool, margins, labels, list(classes))
             pred = [_ordinal_label(m, offsets, list(classes)) for m in margins]
             report.setdefault("threshold_offsets", {})[dim] = list(offsets)

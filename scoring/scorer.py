@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .claims import ClaimResult, assess_claims
 from .commercial import assess_commercial, split_url
 from .commercial import CommercialResult
-from .evidence import EvidenceResult, assess_evidence, meta_decision
+from .evidence import EvidenceResult, assess_evidence
 from .features import Features, commercial_features, evidence_features, hype_features
 from .hype import HIGH_AT, MEDIUM_AT, assess_hype
 from .lexicon import Lexicons, compute_version, load_lexicons
@@ -149,8 +149,7 @@ class Scorer:
         # Structured facts decide on their own: publication types and registry records
         # (metadata), a registry record without results (registrations are no
         # evidence), and satire.
-        structured = meta_decision(item.get("meta") if isinstance(item.get("meta"), dict) else None) is not None
-        if model is not None and not structured and not ev.registry_plan and not satire:
+        if model is not None and not ev.meta_decided and not ev.registry_plan and not satire:
             pred = model.predict(a.evidence_features.values)
             stage = pred.label
             ev_reasons = model_reasons("evidence_stage", pred, a.evidence_features)
@@ -163,11 +162,10 @@ class Scorer:
             pred = model.predict(a.commercial_features.values)
             commercial = pred.label
             com_reasons = model_reasons("commercial_interest", pred, a.commercial_features)
-            sponsor = str((item.get("meta") or {}).get("sponsor_class") or "").lower() if isinstance(item.get("meta"), dict) else ""
-            if sponsor == "industry" and commercial == "none":
+            if com.sponsor_reason is not None and commercial == "none":
                 # A trial run by the maker of what it tests: at least indirect interest.
                 commercial = "indirect"
-                com_reasons = [r for r in com.reasons if r.cue.startswith("trial sponsor")] or com_reasons
+                com_reasons = [com.sponsor_reason]
 
         model = models.get("hype")
         if model is not None:
