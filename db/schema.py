@@ -288,3 +288,114 @@ def m010_items_keyset_index(db: Database) -> None:
     the time limit); scanning this index backwards yields them in order and stops after one page.
     """
     db.execute("CREATE INDEX IF NOT EXISTS items_published_id ON items(published, id DESC)")
+
+
+@migrations()
+def m011_citations_and_studies(db: Database) -> None:
+    """What items cite, the cited works as the services tell them, and the studies items tell.
+
+    ``works`` is a cache of Crossref, PubMed and ClinicalTrials.gov records with their fetch state
+    (so a second pass asks nothing for works already resolved and fresh); ``citations`` holds one
+    row per reference an item makes, with its verdict and reasons; ``studies`` and ``study_items``
+    group every telling of one study with how it was linked and its gap to the paper. Items gain
+    their worst citation verdict, their study and their gap, indexed for the site's facets.
+    """
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS works (
+            key TEXT PRIMARY KEY,
+            service TEXT NOT NULL,
+            state TEXT NOT NULL,
+            error TEXT,
+            fetched_at TEXT,
+            next_check_at TEXT,
+            errors INTEGER NOT NULL DEFAULT 0,
+            etag TEXT,
+            last_modified TEXT,
+            doi TEXT,
+            pmid TEXT,
+            pmcid TEXT,
+            nct TEXT,
+            title TEXT,
+            authors TEXT,
+            journal TEXT,
+            journal_abbrev TEXT,
+            year INTEGER,
+            published TEXT,
+            work_type TEXT,
+            preprint INTEGER,
+            abstract TEXT,
+            pub_types TEXT,
+            mesh TEXT,
+            keywords TEXT,
+            design TEXT,
+            design_source TEXT,
+            claim_strength TEXT,
+            retraction TEXT,
+            notices TEXT,
+            trial TEXT,
+            url TEXT,
+            candidates TEXT
+        );
+        CREATE INDEX IF NOT EXISTS works_next_check ON works(next_check_at);
+        CREATE INDEX IF NOT EXISTS works_doi ON works(doi);
+        CREATE INDEX IF NOT EXISTS works_pmid ON works(pmid);
+        CREATE TABLE IF NOT EXISTS citations (
+            id TEXT PRIMARY KEY,
+            item_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            context TEXT,
+            claimed TEXT,
+            work_key TEXT,
+            verdict TEXT,
+            flags TEXT,
+            reasons TEXT,
+            design TEXT,
+            on_topic INTEGER,
+            checked_at TEXT,
+            check_version TEXT
+        );
+        CREATE INDEX IF NOT EXISTS citations_item ON citations(item_id, position);
+        CREATE INDEX IF NOT EXISTS citations_verdict ON citations(verdict);
+        CREATE INDEX IF NOT EXISTS citations_work ON citations(work_key);
+        CREATE TABLE IF NOT EXISTS studies (
+            id TEXT PRIMARY KEY,
+            title TEXT,
+            paper_key TEXT,
+            trial_key TEXT,
+            paper_item TEXT,
+            design TEXT,
+            claim_strength TEXT,
+            retraction TEXT,
+            first_seen TEXT,
+            last_seen TEXT,
+            tellings INTEGER NOT NULL DEFAULT 0,
+            worst_gap TEXT
+        );
+        CREATE INDEX IF NOT EXISTS studies_last_seen ON studies(last_seen);
+        CREATE TABLE IF NOT EXISTS study_items (
+            study_id TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            link TEXT NOT NULL,
+            link_reason TEXT,
+            role TEXT,
+            published TEXT,
+            evidence_stage TEXT,
+            claim_strength TEXT,
+            hype TEXT,
+            gap TEXT,
+            gap_reason TEXT,
+            PRIMARY KEY (study_id, item_id)
+        );
+        CREATE INDEX IF NOT EXISTS study_items_item ON study_items(item_id);
+        """
+    )
+    columns = db["items"].columns_dict
+    for column in ("citation_check", "study_id", "coverage_gap"):
+        if column not in columns:
+            db.execute(f"ALTER TABLE items ADD COLUMN {column} TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS items_citation_check ON items(citation_check, published)")
+    db.execute("CREATE INDEX IF NOT EXISTS items_study ON items(study_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS items_coverage_gap ON items(coverage_gap, published)")
