@@ -32,7 +32,7 @@ from .apis.base import FollowUp
 from .fetch import FEED_ACCEPT, FetchLimits, Fetcher, FetchResult, USER_AGENT
 from .fulltext import extract_text
 from .items import parse_rows
-from .entrycap import MAX_ENTRIES
+from .entrycap import MAX_ENTRIES, join_warnings
 from .parse import FeedParseError, ParsedFeed
 from .parsers import parse_body
 from .polling import next_check
@@ -62,6 +62,7 @@ class HarvestSettings:
     write_delay: float = 2.0          # seconds a finished source waits at most for others to share its commit
     cache_mib: int = 64               # SQLite page cache during a pass (the indexes of a big database)
     max_entries: int = MAX_ENTRIES    # entries kept per feed and pass, the newest (twice as many read at most)
+    max_pass_entries: int = 20 * MAX_ENTRIES  # new items one pass stores over all its sources; the rest wait for the next
     limits: FetchLimits = field(default_factory=FetchLimits)
     user_agent: str = USER_AGENT
 
@@ -73,7 +74,7 @@ class HarvestSettings:
             concurrency=values["concurrency"], per_host=values["per_host"], fulltext=values["fulltext"],
             fulltext_concurrency=values["fulltext_concurrency"], fulltext_min_chars=values["fulltext_min_chars"],
             fulltext_per_source=values["fulltext_per_source"], parse_workers=values["parse_workers"],
-            max_entries=values["max_entries"],
+            max_entries=values["max_entries"], max_pass_entries=values["max_pass_entries"],
             user_agent=values["user_agent"] or USER_AGENT,
             limits=FetchLimits(max_bytes=int(values["max_body_mb"] * mib), max_decoded=int(values["max_decoded_mb"] * mib),
                                connect_timeout=values["connect_timeout"], read_timeout=values["read_timeout"],
@@ -209,6 +210,7 @@ class _Run:
         # otherwise fetched bodies pile up in memory while they wait for a parser.
         self.source_slots = asyncio.Semaphore(settings.concurrency)
         self.unfinished = unfinished  # sources of the pass not yet done
+        self.pass_budget = settings.max_pass_entries  # new items the pass may still store
         self.storage_error: sqlite3.Error | None = None  # set when the database stops taking writes
         self.writer = BatchWriter(db, max_items=settings.write_batch_items, delay=settings.write_delay,
                                   cache_mib=settings.cache_mib, idle=lambda queued: queued >= self.unfinished)
@@ -293,10 +295,30 @@ class _Run:
             kept = [r for r in new if r["relevant"]]
             filtered = len(new) - len(kept)
             new = kept
+        new = self._within_pass_budget(new, changes)
         await self._fulltext(src, new + updated)
         written = self._save(src, started, result, "ok", changes, new, updated)
         return SourceOutcome(name, "ok", new=len(new), updated=len(updated), filtered=filtered,
-                             http_status=result.status, warning=parsed.warning), written
+                             http_status=result.status, warning=changes["last_warning"]), written
+
+    def _within_pass_budget(self, new: list[dict[str, Any]], changes: dict[str, Any]) -> list[dict[str, Any]]:
+        """The newest of ``new`` that the pass can still store (max_pass_entries over all sources).
+
+        The rest are deferred, not lost: the source forgets its validators and body hash and is due
+        again at once, so the next pass reads the feed again and stores the items still missing.
+        """
+        if len(new) <= self.pass_budget:
+            self.pass_budget -= len(new)
+            return new
+        keep = max(self.pass_budget, 0)
+        newest = sorted(range(len(new)), key=lambda i: new[i].get("published") or "", reverse=True)[:keep]
+        kept = [new[i] for i in sorted(newest)]
+        self.pass_budget -= len(kept)
+        changes.update(etag=None, last_modified=None, body_hash=None, next_check_at=changes["last_checked_at"])
+        changes["last_warning"] = join_warnings(
+            f"{len(new) - len(kept):,} older new entries wait for the next pass: this pass stored its "
+            f"{self.settings.max_pass_entries:,} new items (max_pass_entries)", changes.get("last_warning"))
+        return kept
 
     async def _fulltext(self, src: dict[str, Any], rows: list[dict[str, Any]]) -> None:
         """Fetch article pages for new or changed items whose feed gave only a teaser."""

@@ -15,9 +15,9 @@ from tests.feeds import atom, json_feed, rdf, rss
 URL = "https://example.org/feed"
 
 
-def dated(n: int) -> list[dict]:
+def dated(n: int, salt: str = "") -> list[dict]:
     """Items 0..n-1, item i published i hours after the first: the highest number is the newest."""
-    return [{"title": f"Minoxidil item {i}", "link": f"https://example.org/{i}", "guid": f"g{i}",
+    return [{"title": f"Minoxidil item {i} {salt}", "link": f"https://example.org/{i}", "guid": f"g{i}",
              "date": f"2024-01-{1 + i // 24:02d}T{i % 24:02d}:00:00+00:00", "summary": f"Item {i}."}
             for i in range(n)]
 
@@ -71,3 +71,24 @@ def test_the_cut_is_reported_on_the_source_and_in_the_outcome(httpserver, databa
     assert stored == list(range(20, 30))
     [row] = list_sources(database)
     assert row["last_warning"] == out.warning
+
+
+def test_a_pass_stores_at_most_max_pass_entries_and_the_next_pass_stores_the_rest(httpserver, database):
+    for name in ("A", "B"):
+        httpserver.expect_request(f"/{name}").respond_with_data(
+            rss([{**item, "guid": name + item["guid"], "link": item["link"] + name} for item in dated(30, name)]),
+            content_type="application/rss+xml", headers={"ETag": '"same"'})
+    configure(database, *({"name": name, "url": httpserver.url_for(f"/{name}")} for name in ("A", "B")))
+    settings = HarvestSettings(fulltext=False, max_entries=100, max_pass_entries=45)
+    outcomes = harvest(database, include_not_due=True, settings=settings)
+    assert sum(o.new for o in outcomes) == 45, [(o.source, o.new, o.warning) for o in outcomes]
+    [cut] = [o for o in outcomes if o.new == 15]
+    assert "15 older new entries wait for the next pass" in cut.warning and "max_pass_entries" in cut.warning
+    row = {r["name"]: r for r in list_sources(database)}[cut.source]
+    assert row["etag"] is None and row["body_hash"] is None and row["last_warning"] == cut.warning
+    newest = sorted(int(r["url"].rsplit("/", 1)[1][:-1]) for r in database.query(
+        "select url from items where source = ?", [cut.source]))
+    assert newest == list(range(15, 30))  # the newest were stored first
+    again = harvest(database, settings=settings)  # only the cut source is due at once
+    assert [(o.source, o.new) for o in again] == [(cut.source, 15)]
+    assert database["items"].count == 60
