@@ -445,13 +445,16 @@ def digest(db_path: str, sources_path: str | None, period: str, rebuild: bool, i
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="Port to listen on.")
 @click.option("--workers", type=click.IntRange(1, 64), envvar="HYPEWATCH_SITE_WORKERS", default=1, show_default=True,
               show_envvar=True, help="Server processes (one per CPU core serves the most requests).")
-def serve(db_path: str, host: str, port: int, workers: int) -> None:
+@click.option("--forwarded-allow-ips", envvar="HYPEWATCH_FORWARDED_ALLOW_IPS", default="127.0.0.1", show_default=True,
+              show_envvar=True, help="Proxies trusted to name the client in X-Forwarded-For (comma-separated, or *), "
+                                     "so per-client limits count visitors, not the proxy.")
+def serve(db_path: str, host: str, port: int, workers: int, forwarded_allow_ips: str) -> None:
     """Serve the site (Datasette with deploy/datasette) on the database, published as `hypewatch`."""
     from .serve import ServeError, serve as serve_site
 
     _open(db_path).close()  # create or migrate it first, so the site sees the current schema
     try:
-        serve_site(db_path, host=host, port=port, workers=workers)
+        serve_site(db_path, host=host, port=port, workers=workers, forwarded_allow_ips=forwarded_allow_ips)
     except ServeError as exc:
         raise ConfigError(str(exc)) from None
 

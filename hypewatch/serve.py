@@ -13,10 +13,12 @@ import json
 import logging
 import os
 import socket
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from harvester.lifeline import die_with_parent
+from hypewatch.site.slots import SLOTS_DIR_ENV
 
 __all__ = ["CONFIG_DIR", "DATABASE_NAME", "ServeError", "make_app", "serve"]
 
@@ -59,7 +61,8 @@ def make_app(db_path: str | Path, *, config_dir: str | Path | None = None,
     return ds
 
 
-def serve(db_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001, workers: int = 1) -> None:
+def serve(db_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001, workers: int = 1,
+          forwarded_allow_ips: str = "127.0.0.1") -> None:
     """Run the site until interrupted (uvicorn), in ``workers`` processes sharing the port.
 
     One process runs Python on one core at a time (pages are rendered in Python): on a machine with
@@ -67,6 +70,10 @@ def serve(db_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001, wor
     on its own socket bound with SO_REUSEPORT, so the kernel spreads connections evenly (with one
     shared socket, the first worker to wake accepted nearly every keep-alive connection), has its
     own caches and computes the home page's and charts' summaries before it takes requests.
+
+    ``forwarded_allow_ips`` are the proxies whose X-Forwarded-For names the client (uvicorn's
+    setting): the per-client limits count the address it gives. Behind a proxy on another host
+    (compose's nginx), name that proxy, or "*" when only the proxy can reach the site.
     """
     import asyncio
 
@@ -77,13 +84,14 @@ def serve(db_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001, wor
     if os.environ.get("HYPEWATCH_DIE_WITH_PARENT") == "1":
         die_with_parent()  # started by `hypewatch run`: never outlive it
     if workers > 1:
-        _serve_workers(db_path, host, port, workers)
+        _serve_workers(db_path, host, port, workers, forwarded_allow_ips)
         return
     ds = make_app(db_path)
     asyncio.run(ds.invoke_startup())
     warm_summaries(ds)  # the home page's and charts' aggregates are ready before the first visitor
     log.info("serving db=%s url=http://%s:%s/", db_path, host, port)
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", proxy_headers=True,
+                forwarded_allow_ips=forwarded_allow_ips)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -95,7 +103,7 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve_workers(db_path: str | Path, host: str, port: int, workers: int) -> None:
+def _serve_workers(db_path: str | Path, host: str, port: int, workers: int, forwarded_allow_ips: str) -> None:
     """Start ``workers`` processes on (host, port); stop them all on SIGTERM/Ctrl-C or when one of them exits."""
     import multiprocessing
     import signal
@@ -105,10 +113,21 @@ def _serve_workers(db_path: str | Path, host: str, port: int, workers: int) -> N
     holder = _listen(host, port)  # resolves port 0, and keeps the port ours while the workers start
     port = holder.getsockname()[1]
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(str(Path(db_path).resolve()), host, port), name=f"hypewatch-site-{i}")
+    procs = [ctx.Process(target=_worker, args=(str(Path(db_path).resolve()), host, port, forwarded_allow_ips),
+                         name=f"hypewatch-site-{i}")
              for i in range(workers)]
-    for proc in procs:
-        proc.start()
+    # The workers share their per-client SQL slots through lock files here (see hypewatch.site.slots).
+    slots_dir = tempfile.TemporaryDirectory(prefix="hypewatch-sql-slots-")
+    previous_dir = os.environ.get(SLOTS_DIR_ENV)
+    os.environ[SLOTS_DIR_ENV] = slots_dir.name
+    try:
+        for proc in procs:
+            proc.start()
+    finally:
+        if previous_dir is None:
+            os.environ.pop(SLOTS_DIR_ENV, None)
+        else:
+            os.environ[SLOTS_DIR_ENV] = previous_dir
     log.info("serving db=%s url=http://%s:%s/ workers=%d", db_path, host, port, workers)
     stopping = False
 
@@ -129,13 +148,14 @@ def _serve_workers(db_path: str | Path, host: str, port: int, workers: int) -> N
             if proc.is_alive():
                 proc.kill()
         holder.close()
+        slots_dir.cleanup()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if not stopping:
         raise ServeError("a site worker process exited; see the messages above")
 
 
-def _worker(db_path: str, host: str, port: int) -> None:
+def _worker(db_path: str, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1") -> None:
     """One worker process: its own SO_REUSEPORT socket, app and caches; warm, then serve."""
     die_with_parent()  # a worker never outlives the process that serves with it
     import asyncio
@@ -149,4 +169,5 @@ def _worker(db_path: str, host: str, port: int) -> None:
     asyncio.run(ds.invoke_startup())
     warm_summaries(ds)
     sock = _listen(host, port)
-    uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning")).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(ds.app(), log_level="warning", proxy_headers=True,
+                                  forwarded_allow_ips=forwarded_allow_ips)).run(sockets=[sock])

@@ -235,7 +235,8 @@ def test_serve_with_two_workers_answers_and_stops_on_sigterm(many_db):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "hypewatch", "serve", "--db", str(many_db), "--port", str(port),
-                             "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--workers", "2", "--forwarded-allow-ips", "*"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -253,6 +254,35 @@ def test_serve_with_two_workers_answers_and_stops_on_sigterm(many_db):
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
         if children.exists():
             assert len(children.read_text().split()) >= 2
+        # The per-client SQL limit holds across the workers: of six slow queries at once from one
+        # visitor (new connections, spread over both processes), two run and four are refused; a
+        # second visitor, named by the trusted proxy header, still gets its own two.
+        statuses = _slow_sql_statuses(port, ["203.0.113.7"] * 6 + ["203.0.113.8"] * 2)
+        assert sorted(statuses[:6]) == [400, 400, 429, 429, 429, 429], statuses
+        assert statuses[6:] == [400, 400], statuses
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=40) == 0
+
+
+def _slow_sql_statuses(port: int, visitors: list[str]) -> list[int]:
+    """Statuses of one slow ad-hoc query per visitor address, all sent at once on new connections."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(args):
+        n, visitor = args
+        query = ("with recursive c(x) as (select 1 union all select x + 1 from c where x < "
+                 f"{10**12 + n}) select count(*) from c")
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/hypewatch.json?sql={urllib.parse.quote(query)}",
+                                         headers={"X-Forwarded-For": visitor})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as r:
+                return r.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(len(visitors)) as pool:
+        return list(pool.map(ask, enumerate(visitors)))

@@ -17,6 +17,7 @@ from datasette.utils.asgi import Response
 
 from hypewatch.site import DATABASE
 from hypewatch.site.headers import security_headers
+from hypewatch.site.slots import ClientSlots
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,8 @@ def _capped(send, path: str, empty_is_error: bool = False):
 def asgi_wrapper(datasette):
     def wrap(app):
         headers: list[tuple[bytes, bytes]] = []
-        running: Counter[str] = Counter()
+        running: Counter[str] = Counter()  # this process's ad-hoc SQL per client, for the thread limit
+        slots = ClientSlots.from_environment(SQL_PER_CLIENT)  # shared with the other worker processes
 
         async def guard(scope, receive, send):
             if scope.get("type") != "http":
@@ -150,13 +152,15 @@ def asgi_wrapper(datasette):
                                                    keep_blank_values=True)}
             client = (scope.get("client") or ("unknown",))[0]
             adhoc = is_adhoc_sql(path, names)
+            held = None
             if adhoc:
-                if running[client] >= SQL_PER_CLIENT:
-                    return await plain(429, f"Too many SQL queries at once from your address: at most "
-                                            f"{SQL_PER_CLIENT}. Wait for one to finish.",
-                                       {"retry-after": "2"}).asgi_send(send)
                 if sum(running.values()) >= max(1, int(datasette.setting("num_sql_threads") or 1) - 1):
                     return await plain(503, "The SQL endpoint is busy; try again in a moment.",
+                                       {"retry-after": "2"}).asgi_send(send)
+                held = slots.acquire(client)
+                if held is None:
+                    return await plain(429, f"Too many SQL queries at once from your address: at most "
+                                            f"{SQL_PER_CLIENT}. Wait for one to finish.",
                                        {"retry-after": "2"}).asgi_send(send)
                 running[client] += 1
             streamed = "_stream" in names and "sql" not in names and path.endswith(".csv")  # a table's CSV stream
@@ -169,7 +173,8 @@ def asgi_wrapper(datasette):
             except ResponseTooLarge:
                 log.warning("response over %s bytes refused path=%s", MAX_RESPONSE_BYTES, path)
             finally:
-                if adhoc:
+                if held is not None:
+                    slots.release(held)
                     running[client] -= 1
                     if running[client] <= 0:
                         del running[client]
