@@ -29,6 +29,7 @@ from datasette.database import Database, QueryInterrupted, Results
 from datasette.utils import sqlite_timelimit
 
 from hypewatch.site import DATABASE, site_config
+from hypewatch.site.isolation import ADHOC, QueryProcesses
 from hypewatch.site.state import data_state
 
 __all__ = ["SiteDatabase"]
@@ -39,6 +40,8 @@ _ONE_COLUMN_ORDER = re.compile(
     re.S | re.I)
 _AGGREGATE = re.compile(r"^\s*select (count\(\*\)|\S+ as value, count\(\*\) as count) ", re.I)
 CACHE_ENTRIES = 2000
+#: Default for the plugin setting sql_processes: query processes per site process for visitors' own SQL.
+SQL_PROCESSES = 2
 
 
 #: The columns of the covering index items_site_summary (m006).
@@ -88,9 +91,12 @@ class SiteDatabase(Database):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._aggregates: OrderedDict[Any, Any] = OrderedDict()
+        self._query_processes: QueryProcesses | None = None
 
     async def execute(self, sql, params=None, truncate=False, custom_time_limit=None, page_size=None,
                       log_sql_errors=True):
+        if ADHOC.get():  # a visitor's own SQL: in a process that can be killed (hypewatch.site.isolation)
+            return await self._in_query_process(sql, params, truncate, custom_time_limit, page_size)
         if " ".join(sql.split()) in self._summary_queries():
             return await self._summary_query(sql, params)
         match = _ONE_COLUMN_ORDER.match(sql.strip())
@@ -115,6 +121,20 @@ class SiteDatabase(Database):
         while len(self._aggregates) > CACHE_ENTRIES:
             self._aggregates.popitem(last=False)
         return results
+
+    async def _in_query_process(self, sql, params, truncate, custom_time_limit, page_size) -> Results:
+        """Datasette's execute (time limit, truncation, errors), run by the query processes."""
+        if self._query_processes is None:
+            size = int(site_config(self.ds).get("sql_processes", SQL_PROCESSES))
+            self._query_processes = QueryProcesses(self.path, size)
+        time_limit_ms = self.ds.sql_time_limit_ms
+        if custom_time_limit and custom_time_limit < time_limit_ms:
+            time_limit_ms = custom_time_limit
+        max_rows = self.ds.max_returned_rows
+        if max_rows == (page_size or self.ds.page_size):
+            max_rows += 1
+        return await self._query_processes.execute(sql, params, truncate=truncate, max_rows=max_rows,
+                                                   time_limit_ms=time_limit_ms)
 
     def _summary_queries(self) -> set[str]:
         """The canned queries named in the plugin setting summary_queries, whitespace-normalised."""

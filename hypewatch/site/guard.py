@@ -17,6 +17,7 @@ from datasette.utils.asgi import Response
 
 from hypewatch.site import DATABASE
 from hypewatch.site.headers import security_headers
+from hypewatch.site.isolation import ADHOC
 from hypewatch.site.slots import ClientSlots
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ def asgi_wrapper(datasette):
                                        {"retry-after": "2"}).asgi_send(send)
                 running[client] += 1
             streamed = "_stream" in names and "sql" not in names and path.endswith(".csv")  # a table's CSV stream
+            token = ADHOC.set(adhoc)  # its queries run in a process that can be killed (isolation)
             try:
                 if path.startswith(STATIC) or streamed:
                     await app(scope, receive, send)
@@ -173,6 +175,7 @@ def asgi_wrapper(datasette):
             except ResponseTooLarge:
                 log.warning("response over %s bytes refused path=%s", MAX_RESPONSE_BYTES, path)
             finally:
+                ADHOC.reset(token)
                 if held is not None:
                     slots.release(held)
                     running[client] -= 1
