@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from scoring import labels
@@ -279,6 +280,8 @@ def group(items: Sequence[Mapping[str, Any]], works: Mapping[str, Mapping[str, A
         if not (pa.journals and pa.authors):
             continue
         for b in keyless[a_index + 1:]:
+            if a.day and b.day and (b.day - a.day).days > cfg.window_days:
+                break  # ordered by date: every later one is further away
             pb = profiles[b.id]
             if not _within(a.day, b.day, cfg.window_days):
                 continue
@@ -291,14 +294,19 @@ def group(items: Sequence[Mapping[str, Any]], works: Mapping[str, Mapping[str, A
                     word_link.setdefault(x.id, _Link("journal_author_year", reason))
 
     # Close title and shared named entities within the time window.
-    targets = _title_targets(ordered, profiles, papers, wk, cfg)
+    # Targets in date order, so each item looks only at those within the window (undated ones never match).
+    targets = sorted((t for t in _title_targets(ordered, profiles, papers, wk, cfg) if t[2] is not None),
+                     key=lambda t: (t[2], t[0]))
+    target_days = [t[2] for t in targets]
+    window = timedelta(days=cfg.window_days)
     for item in ordered:
-        if links[item.id] or item.id in word_link:
+        if links[item.id] or item.id in word_link or item.day is None:
             continue
         prof = profiles[item.id]
         matches: list[tuple[int, float, str, str]] = []
-        for target_node, tprof, tday, tlabel in targets:
-            if target_node == f"item:{item.id}" or not _within(item.day, tday, cfg.window_days):
+        start, stop = bisect_left(target_days, item.day - window), bisect_right(target_days, item.day + window)
+        for target_node, tprof, tday, tlabel in targets[start:stop]:
+            if target_node == f"item:{item.id}":
                 continue
             ok, shared, sim = _entities_match(prof, tprof, cfg)
             if ok:
