@@ -4,6 +4,7 @@ Every pair of items is a decision: grouped together or not, against the fixture'
 (null = a study of its own). Items whose id hashes into the held-out part are never tuned on;
 pairs touching them are reported apart. Usage:
     python bench/studies.py [--items tests/fixtures/studies/items.jsonl] [--works …/works.jsonl] [--verbose]
+                            [--scale 80]   # also time group() on 80 copies of the set, 400 days apart
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import itertools
 import json
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=Path, default=FIXTURES / "items.jsonl")
     parser.add_argument("--works", type=Path, default=FIXTURES / "works.jsonl")
+    parser.add_argument("--scale", type=int, default=0, help="time group() on this many copies of the set")
     parser.add_argument("--verbose", action="store_true", help="list every wrong pair of the tuning part, and every study")
     args = parser.parse_args(argv)
     items = load(args.items)
@@ -96,6 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     for code, counts in result["per_link"].items():
         p, _ = _pr({**counts, "fn": 0})
         print(f"  {code:20s} tp={counts['tp']:3d} fp={counts['fp']:2d}  precision={p:.3f}")
+    if args.scale > 0:
+        copies = []
+        for k in range(args.scale):
+            for i in items:
+                day = datetime.fromisoformat(i["published"].replace("Z", "+00:00")) + timedelta(days=400 * k)
+                copies.append({**i, "id": f"{i['id']}-{k}", "published": day.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        started = time.perf_counter()
+        found = group(copies, works)
+        print(f"scale: {len(copies)} items grouped into {len(found)} studies in {time.perf_counter() - started:.2f} s")
     if args.verbose:
         for line in result["mistakes"]:
             print("  " + line)
