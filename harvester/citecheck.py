@@ -416,7 +416,9 @@ def _topic(ref: Reference, work: Work, item_title: str, item_text: str,
     cfg = _config()
     context_hair = _hair_hits(ref.context)
     work_text = " ".join([work.title or "", work.abstract or "", *work.mesh, *work.keywords])
-    named = [t for t in treatments if _mentions(ref.context, t)]
+    # A reference-list line's context is the cited title itself, not a claim made with it: only
+    # running text can cite a work for the treatment rather than for hair.
+    named = [] if ref.listed else [t for t in treatments if _mentions(ref.context, t)]
     about, why = _about_hair(work)
     if about:
         return True, None, None
@@ -464,9 +466,9 @@ def _retraction(work: Work) -> tuple[str | None, str | None]:
 # -- the check ------------------------------------------------------------------------------
 
 
-def _verdict(flags: list[str], reasons: list[str], **kw: Any) -> Verdict:
+def _verdict(flags: list[str], reasons: list[str], default: str = "ok", **kw: Any) -> Verdict:
     unique = tuple(dict.fromkeys(flags))
-    return Verdict(code=worst(unique) or "ok", reasons=tuple(reasons), flags=unique, **kw)
+    return Verdict(code=worst(unique) or default, reasons=tuple(reasons), flags=unique, **kw)
 
 
 def _judge_found(ref: Reference, work: Work, *, item_title: str, item_text: str, treatments: Sequence[str],
@@ -546,7 +548,7 @@ def _check_citation(ref: Reference, work: Work, **item: Any) -> Verdict:
         return _judge_found(ref, best, lead=lead, matched_key=key, **item)
     if not _specific(ref):
         return _verdict([], [f"'{text}' gives too little (no first author with a journal, or title with a year) "
-                             f"to tell whether {service}'s search found it."])
+                             f"to tell whether {service}'s search found it."], default="unverified")
     if scored:
         closest = max(scored, key=lambda cw: (cw[0].balance, cw[0].title_similarity or 0.0))[1]
         near = f"; the closest of its {len(scored)} candidates is {_describe_work(closest)}"
@@ -571,7 +573,8 @@ def _check(ref: Reference, work: Work | None, **item: Any) -> Verdict:
     cfg = _config()
     shown = _id_text(ref.kind, ref.value) if ref.kind != "citation" else f"'{_clip(ref.value, 160)}'"
     if ref.kind in cfg.unqueried and (work is None or work.state in ("unsupported", "not_found", "error")):
-        return _verdict([], [f"{shown} is in a trial registry hypewatch does not query, so it cannot be checked."])
+        return _verdict([], [f"{shown} is in a trial registry hypewatch does not query, so it cannot be checked."],
+                        default="unverified")
     if work is None:
         return Verdict("unchecked", (f"{shown} has not been looked up yet.",))
     if work.state == "error":
@@ -579,7 +582,7 @@ def _check(ref: Reference, work: Work | None, **item: Any) -> Verdict:
         return Verdict("unchecked", (f"{_service(work)} did not answer for {shown}{why}; it is tried again later.",))
     if work.state == "unsupported" or work.service == "none":
         why = f" ({work.error})" if work.error else ""
-        return _verdict([], [f"{shown} cannot be looked up{why}."])
+        return _verdict([], [f"{shown} cannot be looked up{why}."], default="unverified")
     if ref.kind == "citation":
         return _check_citation(ref, work, **item)
     if work.state == "not_found":
