@@ -5,6 +5,10 @@ docs/citations.md's table and lean one way on purpose: a false accusation (of an
 mismatched or an off-topic citation) is worse than a miss, so every accusation needs the
 service's explicit answer or two independent disagreements, and anything less is left alone.
 Thresholds, word lists and the publication-type mapping are data (citecheck.toml).
+
+It is long (about 600 lines) on purpose: the name, journal and title comparisons, the design,
+topic and notice rules and the sentences that explain them are one judgement, tuned together on
+one labelled set; split apart, each part's leniency would have to be read against the others.
 """
 
 from __future__ import annotations
@@ -288,6 +292,10 @@ def _id_text(kind: str, value: str) -> str:
 
 
 def _work_id(work: Work) -> str:
+    if work.service == "pubmed" and work.pmid:
+        return f"PMID {work.pmid}"
+    if work.service == "clinicaltrials" and work.nct:
+        return work.nct
     if work.doi:
         return work.doi
     if work.pmid:
@@ -307,7 +315,8 @@ def _describe_work(work: Work) -> str:
     parts = [f"'{_clip(work.title, 100)}'" if work.title else "an untitled record"]
     if work.year:
         parts.append(f"({work.year})")
-    parts.append(f"by {_authors_text(work.authors)}")
+    if work.authors:
+        parts.append(f"by {_authors_text(work.authors)}")
     if work.journal or work.journal_abbrev:
         parts.append(f"in {work.journal or work.journal_abbrev}")
     return " ".join(parts)
@@ -367,12 +376,15 @@ def _design_problem(ref: Reference, work: Work, design: str | None, source: str 
         return None
     if _stage_rank(claimed) <= _stage_rank(design):
         return None
-    what = labels.name("evidence_stage", design)
-    basis = (f"lists it as {_join(work.pub_types)}" if source == "publication types"
-             else "has it as a trial record")
+    if source == "publication types":
+        basis = f"lists {_work_id(work)} with the publication types {_join(work.pub_types)}"
+    else:
+        trial = work.trial or {}
+        shown = ", ".join(f"{k.replace('_', ' ')} {trial[k]}" for k in ("study_type", "allocation") if trial.get(k))
+        basis = f"records {_work_id(work)} as a registered study ({shown})"
     words = f" ('{_clip(ref.claimed.design_words, 80)}')" if ref.claimed.design_words else ""
-    return (f"{_service(work)} {basis} for {_work_id(work)}, so it is a {what.lower()}, not the "
-            f"{labels.name('evidence_stage', claimed).lower()} the text claims{words}.")
+    return (f"{_service(work)} {basis}, so its design is '{labels.name('evidence_stage', design)}', weaker than "
+            f"the '{labels.name('evidence_stage', claimed)}' the text claims{words}.")
 
 
 # -- topic ----------------------------------------------------------------------------------
@@ -454,7 +466,8 @@ def _retraction(work: Work) -> tuple[str | None, str | None]:
     notice = next((n for n, k in zip(notices, kinds) if k == found), None)
     word = {"retracted": "a retraction", "concern": "an expression of concern", "corrected": "a correction"}[found]
     if notice:
-        detail = ", ".join(x for x in (f"notice {notice['doi']}" if notice.get("doi") else "",
+        detail = ", ".join(x for x in (f"notice {notice['doi']}" if notice.get("doi") else
+                                        (f"notice: {_clip(str(notice['label']), 80)}" if notice.get("label") else ""),
                                         str(notice.get("date") or ""),
                                         f"source: {notice['source']}" if notice.get("source") else "") if x)
         return found, f"{_service(work)} records {word} of {_work_id(work)}" + (f" ({detail})." if detail else ".")
@@ -578,8 +591,9 @@ def _check(ref: Reference, work: Work | None, **item: Any) -> Verdict:
     if work is None:
         return Verdict("unchecked", (f"{shown} has not been looked up yet.",))
     if work.state == "error":
-        why = f": {work.error}" if work.error else ""
-        return Verdict("unchecked", (f"{_service(work)} did not answer for {shown}{why}; it is tried again later.",))
+        why = f": {work.error.rstrip('.')}" if work.error else ""
+        again = "" if "again" in why else "; it is tried again later"
+        return Verdict("unchecked", (f"{_service(work)} did not answer for {shown}{why}{again}.",))
     if work.state == "unsupported" or work.service == "none":
         why = f" ({work.error})" if work.error else ""
         return _verdict([], [f"{shown} cannot be looked up{why}."], default="unverified")
