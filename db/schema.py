@@ -399,3 +399,12 @@ def m011_citations_and_studies(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS items_citation_check ON items(citation_check, published)")
     db.execute("CREATE INDEX IF NOT EXISTS items_study ON items(study_id)")
     db.execute("CREATE INDEX IF NOT EXISTS items_coverage_gap ON items(coverage_gap, published)")
+
+
+@migrations()
+def m012_citations_checked(db: Database) -> None:
+    """Which check version last looked at an item's citations, so an item that cites nothing is
+    not looked at again on every pass (its citation_check stays NULL, as the design says)."""
+    if "citations_checked" not in db["items"].columns_dict:
+        db.execute("ALTER TABLE items ADD COLUMN citations_checked TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS items_citations_checked ON items(citations_checked, published)")
