@@ -568,7 +568,7 @@ def _mentions(sentence: str, lists: _Lists) -> list[tuple[str, Claimed]]:
     for m in _PUBLISHED_IN.finditer(sentence):
         pos = m.end()
         after = sentence[pos:]
-        skip = re.match(r"(?:the\s+)?(?:(?:journal|magazine)\s+)?", after, re.IGNORECASE)
+        skip = re.match(r"(?:[Tt]he\s+)?(?:(?:journal|magazine)\s+)?", after)  # "the journal Cells", not "the Journal of"
         explicit = "journal" in (m.group(0) + (skip.group(0) if skip else "")).lower()
         journal, end = _journal_after(sentence, pos + (skip.end() if skip else 0), lists, explicit=explicit)
         if not journal:
