@@ -132,13 +132,14 @@ _LIST_MARK = re.compile(r"^\s*(?:\[\d{1,3}\]|\(\d{1,3}\)|\d{1,3}[.)](?!\d)|[-*�
 _HEADING_MARKS = re.compile(r"^[\s#*_>|]+|[\s#*_:|.]+$")
 _INLINE_HEADING = re.compile(r"^\s*[#*_]*\s*([A-Za-z][A-Za-z ]{2,30}?)\s*[*_]*\s*:\s*(\S.*)$")
 _INLINE_NUMBER = re.compile(r"(?:^|\s)(?:\[\d{1,3}\]|\d{1,3}\.)\s+(?=[A-Z])")
-_SENTENCE_END = re.compile(r"[.!?]+[\"”’)\]]*\s+")
+# Matches start only at a run's first mark, and runs are possessive: a 20,000-character "!!!!"
+# was quadratic (each start re-read the run), 4 s a line.
+_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++[\"”’)\]]*+\s+")
 _LAST_WORD = re.compile(r"(\S+)$")
 # Vancouver volume/pages ("2019 Apr;18(2):512-520", "2017;6(10):1806", "12(3), 45–67", "2018;7:801")
 _BIBLIO_NUMBERS = re.compile(
     r"(?:(?:1[89]|20)\d\d(?:\s+[A-Z][a-z]{2}(?:\s+\d{1,2})?)?\s*;\s*\d{1,4})"
     r"|(?:\b\d{1,4}\s*\(\s*[\w-]{1,12}\s*\)\s*[:,]\s*[eE]?\d{1,6})"
-    r"|(?:\b\d{1,4}\s*:\s*[eE]?\d{1,6}\s*[-–]\s*\d{1,6}\b)"
 )
 _YEAR_SEGMENT = re.compile(
     r"\(?\b((?:1[89]|20)\d\d)\)?(?:\s+[A-Z][a-z]{2}(?:\s+\d{1,2})?)?\s*(?:[;:]\s*\d|[;.]?\s*$|[.;,]\s+(?:doi|pmid|https?|epub)\b)",
@@ -147,9 +148,10 @@ _YEAR_SEGMENT = re.compile(
 _NAME_WORD = r"[^\W\d_][^\W\d_'’\-]*(?:[-'’][^\W\d_]+){0,3}"
 _VANCOUVER_AUTHOR = re.compile(rf"({_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}?)\s+([A-Z]{{1,4}}|[A-Z]\.(?:\s?-?[A-Z]\.){{0,3}})(?=[\s,.;]|$)")
 _APA_AUTHOR = re.compile(rf"({_NAME_WORD}(?:[\s-]{_NAME_WORD}){{0,3}}?),\s+((?:[A-Z]\.\s?-?){{1,4}})")
-_AUTHOR_SEP = re.compile(r"\s*(?:,\s*(?:&|and)\s+|,\s*|\s+and\s+|\s*&\s*)")
+_AUTHOR_SEP = re.compile(r"\s*(?:,\s*(?:&|and)\s+|,\s*|\band\s+|&\s*)")
 _ET_AL = re.compile(r",?\s*et\.?\s+al\b\.?", re.IGNORECASE)
 _APA_YEAR = re.compile(r"^\s*\((?:(1[89]\d\d|20\d\d)[a-z]?|n\.d\.)(?:,\s*[A-Za-z]+(?:\s+\d{1,2})?)?\)\.?\s*")
+_QUOTED_TITLE = re.compile(r"\s*['‘\"“]([^'’\"”]{3,400})['’\"”]\s*[,.]?\s*")
 _TITLE_END = re.compile(r"[.?!](?:\s+|$)")
 
 _ET_AL_MENTION = re.compile(
@@ -157,7 +159,8 @@ _ET_AL_MENTION = re.compile(
     r"(?:\s+[A-Z]{1,3})?,?\s+et\.?\s+al\b\.?"
 )
 _PUBLISHED_IN = re.compile(
-    r"\b(?:published|reported|appeared|appearing|publishing|printed)\s+(?:online\s+|recently\s+|last\s+\w+\s+)?in\s+"
+    r"\b(?:published|reported|appeared|appearing|appears?|publishing|printed|described)\s+"
+    r"(?:(?:online|recently|today|yesterday|(?:mon|tues|wednes|thurs|fri|satur|sun)day|(?:this|last)\s+(?:week|month|year))\s+)?in\s+"
     r"|\b(?:study|studies|paper|trial|review|analysis|research|article|report|letter|meta-analysis)\s+in\s+"
     r"|\bin\s+the\s+journal\s+",
     re.IGNORECASE,
@@ -180,6 +183,8 @@ _EUDRACT_CUE = re.compile(r"eudra\s?ct|clinicaltrialsregister\.eu|eu\s?ctr", re.
 _CHICTR = re.compile(r"\bChiCTR(?:-([A-Z]{2,5})-(\d{8})|(\d{10}))(?!\d)", re.IGNORECASE)
 _ACTRN = re.compile(r"\bACTRN\s?(\d{14})(?!\d)", re.IGNORECASE)
 # A bare "10.2019/20" is a date range, not a DOI; a DOI this short needs a "doi" cue before it.
+_WORTH_READING = re.compile(r"\d|\bin\b|et\.? al", re.IGNORECASE)
+_MAX_DOI = 300  # characters; registered DOIs are far shorter
 _SHORT_DOI = re.compile(r"^10\.\d{4}/\d{1,4}$")
 _DOI_CUE = re.compile(r"(?:doi\s*:?\s*|doi\.org/|dx\.doi\.org/)$", re.IGNORECASE)
 
@@ -326,6 +331,8 @@ def _sentences(line: str, lists: _Lists) -> Iterator[str]:
 
 
 def _unit_references(unit: str, listed: bool, lists: _Lists, own_dois: tuple[str, ...]) -> Iterator[Reference]:
+    if not listed and not _WORTH_READING.search(unit):
+        return  # no digit, no "in", no "et al": no identifier, year or journal mention can be here
     context = _clip(unit, lists.context_chars)
     ids = list(_identifiers(unit, own_dois))
     if listed:
@@ -406,6 +413,9 @@ def _dois(text: str, own_dois: tuple[str, ...]) -> Iterator[tuple[str, str, bool
             start = text.find("10.", start + 1)
             continue
         candidate = m.group(0)
+        if len(candidate) > _MAX_DOI:  # junk: trimming a 20,000-character "/full/full/..." would be quadratic
+            start = text.find("10.", m.end())
+            continue
         if "%" in candidate:
             candidate = urllib.parse.unquote(candidate)
         doi = normalize_doi(candidate)
@@ -442,7 +452,12 @@ def _claimed_from_line(line: str, lists: _Lists) -> Claimed:
     title = journal = None
     year: int | None = None
     apa = _APA_YEAR.match(rest) if authors else None
-    if apa:  # Smith, J., & Lee, K. (2020). Title. Journal, 12(3), 45-67.
+    quoted = _QUOTED_TITLE.match(rest[apa.end():]) if apa else None
+    if apa and quoted:  # Harvard: Smith, J. and Lee, K. (2020) 'Title', Journal, 12(3), pp. 45-67.
+        year = int(apa.group(1)) if apa.group(1) else None
+        title = quoted.group(1)
+        journal = re.split(r",\s*\d|\.\s|\.$|,\s*(?:vol|pp)\b|,", rest[apa.end() + quoted.end():], maxsplit=1)[0]
+    elif apa:  # Smith, J., & Lee, K. (2020). Title. Journal, 12(3), 45-67.
         year = int(apa.group(1)) if apa.group(1) else None
         rest = rest[apa.end():]
         end = _TITLE_END.search(rest)
@@ -525,7 +540,7 @@ def _authors_at_start(line: str, lists: _Lists) -> tuple[tuple[str, ...], str]:
             continue
         # The list must end where the title starts: a full stop (or APA's "(2020)") and a space.
         tail = line[pos:]
-        stop = re.match(r"\s*[.:]?\s+(?=\S)|\s*(?=\()", tail) if pattern is _APA_AUTHOR else re.match(r"\.?\s*[.:]\s*(?=\S)|\.\s*$", tail)
+        stop = re.match(r"\s*[.:]?\s+(?=\S)|\s*(?=\()", tail) if pattern is _APA_AUTHOR else re.match(r"\.?\s*[.:]\s*(?=\S)|\.\s*$|\s*(?=\((?:1[89]|20)\d\d)", tail)
         if pattern is _VANCOUVER_AUTHOR and not stop and line[pos - 1 : pos] == ".":
             stop = re.match(r"\s+(?=\S)", tail)
         if stop is None:

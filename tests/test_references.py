@@ -525,3 +525,70 @@ def test_seed_exosome_page():
         ("citation", True, "Li", 2019),
     ]
     assert "bone regeneration" in found[0].claimed.title
+
+
+# ---------------------------------------------------------------------------- more styles
+
+
+def test_harvard_line_with_quoted_title():
+    r = one("Bibliography\nSmith, J. and Lee, K. (2020) 'Caffeine and the hair follicle', International Journal of Trichology, 12(3), pp. 45-67.")
+    assert r.listed and r.claimed.authors == ("Smith", "Lee") and r.claimed.year == 2020
+    assert r.claimed.title == "Caffeine and the hair follicle"
+    assert r.claimed.journal == "International Journal of Trichology"
+
+
+def test_author_year_line_without_full_stop_after_authors():
+    r = one("References\n1. Smith J, Lee K (2020) Minoxidil in women. J Foo Res 12:45-67")
+    assert r.listed and r.claimed.authors == ("Smith", "Lee") and r.claimed.year == 2020
+    assert r.claimed.title == "Minoxidil in women"
+
+
+def test_non_ascii_and_upper_case_authors():
+    r = one("1. Müller K, Østergaard L, Çelik A. Haarausfall bei Frauen. Hautarzt. 2020;71(5):360-367.")
+    assert r.claimed.authors == ("Müller", "Østergaard", "Çelik")
+    r = one("1. SMITH J, LEE K. Minoxidil in women. J FOO. 2020;1(2):3-9.")
+    assert r.claimed.authors == ("SMITH", "LEE") and r.claimed.journal == "J FOO"
+
+
+def test_nlm_line_with_pmid_and_pmcid_keeps_the_pmid():
+    r = one("References\n1. Kim JE, Park HR. Ginseng and hair. Ann Dermatol. 2021;33(2):120-125. PMID: 33935452; PMCID: PMC8081999.")
+    assert (r.kind, r.value) == ("pmid", "33935452")
+    assert r.claimed.journal == "Ann Dermatol"
+
+
+def test_list_line_with_doi_and_trial_id_is_the_doi():
+    r = one("References\n1. Kim JE, Park HR. Results of NCT01234567. Ann Dermatol. 2021;33(2):120-125. https://doi.org/10.5021/ad.2021.33.2.120")
+    assert (r.kind, r.value) == ("doi", "10.5021/ad.2021.33.2.120")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "journal"),
+    [
+        ("The study, published Tuesday in JAMA Dermatology, followed 100 men in 2021.", "JAMA Dermatology"),
+        ("The findings, which appear in Science Advances this year (2023), are early.", "Science Advances"),
+        ("A 2018 study published in the New England Journal of Medicine found no effect.", "New England Journal of Medicine"),
+        ("A 2022 paper in PLOS ONE reported it.", "PLOS ONE"),
+    ],
+)
+def test_news_style_mentions(sentence, journal):
+    r = one(sentence)
+    assert r.claimed.journal == journal
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A study in Hair Loss patients in 2020 showed nothing new.",
+        "A 2019 study in Japan looked at diet.",
+        "1. Open 10:30-11:30 daily since 2019.",
+        "2. Smith J (our founder) opened the clinic in 2019.",
+        "A study in Europe and Asia in 2019 found the same.",
+    ],
+)
+def test_more_non_citations(text):
+    assert refs(text) == []
+
+
+def test_parenthetical_author_year():
+    r = one("Minoxidil helps some women (Smith et al., 2020).")
+    assert r.claimed.authors == ("Smith",) and r.claimed.year == 2020 and r.claimed.journal is None
