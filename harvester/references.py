@@ -12,6 +12,10 @@ harvester. Every regex here is linear (no nested unbounded repetition), the inpu
 
 Word lists (headings, design cues, journal-name cues, preprint prefixes) are data in
 ``references.toml``.
+
+It is long because it is one reading: the identifier, list-line and mention parsers share the
+unit splitter, the author and year patterns and the merge rules, and split apart they would
+have to agree on all of them through a private interface.
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ class _Lists:
     inline_headings: frozenset[str]
     preprints: dict[str, re.Pattern[str]]
     design_order: tuple[str, ...]
-    design: dict[str, re.Pattern[str]]
+    design: re.Pattern[str]  # one alternation, a named group per stage
     journal_cues: frozenset[str]
     journal_stops: frozenset[str]
     connectors: frozenset[str]
@@ -111,10 +115,10 @@ def _lists() -> _Lists:
         inline_headings=frozenset(data["headings"]["inline"]),
         preprints={prefix: re.compile(rx, re.IGNORECASE) for prefix, rx in data["preprints"].items()},
         design_order=tuple(design["order"]),
-        design={
-            stage: re.compile(r"\b(?:" + "|".join(design[stage]) + r")\b", re.IGNORECASE)
-            for stage in design["order"]
-        },
+        design=re.compile(
+            "|".join(rf"\b(?P<{stage}>" + "|".join(design[stage]) + r")\b" for stage in design["order"]),
+            re.IGNORECASE,
+        ),
         journal_cues=frozenset(data["journal"]["cues"]),
         journal_stops=frozenset(data["journal"]["stops"]),
         connectors=frozenset(data["journal"]["connectors"]),
@@ -345,6 +349,8 @@ def _unit_references(unit: str, listed: bool, lists: _Lists, own_dois: tuple[str
             yield Reference("citation", value, context, claimed, listed=True)
         return
     mentions = _mentions(unit, lists)
+    if not ids and not mentions:
+        return
     design = _design(unit, lists)
     if ids:
         claimed = mentions[0][1] if len(mentions) == 1 else Claimed(year=_only_year(unit))
@@ -574,7 +580,7 @@ def _mentions(sentence: str, lists: _Lists) -> list[tuple[str, Claimed]]:
     if len(sentence) > 2000:
         sentence = sentence[:2000]
     hits: list[tuple[int, int, str | None, str | None]] = []  # start, end, author, journal
-    for m in _ET_AL_MENTION.finditer(sentence):
+    for m in _ET_AL_MENTION.finditer(sentence) if "al" in sentence else ():
         family = m.group(1)
         if not _family_ok(family, lists) or family.lower() in lists.journal_stops:
             continue
@@ -693,11 +699,16 @@ def _only_year(text: str) -> int | None:
 
 def _design(text: str, lists: _Lists) -> tuple[str | None, str | None]:
     """The strongest study design the text claims, and its words ("systematic review and meta-analysis")."""
-    for stage in lists.design_order:
-        m = lists.design[stage].search(text[:3000])
-        if m:
-            return stage, _WS.sub(" ", m.group(0))
-    return None, None
+    best: tuple[int, str, str] | None = None  # (rank, stage, words): one pass over the text, not one per stage
+    for m in lists.design.finditer(text[:3000]):
+        stage = m.lastgroup
+        assert stage is not None
+        rank = lists.design_order.index(stage)
+        if best is None or rank < best[0]:
+            best = (rank, stage, m.group(0))
+            if rank == 0:
+                break
+    return (best[1], _WS.sub(" ", best[2])) if best else (None, None)
 
 
 # ---------------------------------------------------------------------------- merging

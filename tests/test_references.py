@@ -497,7 +497,7 @@ def test_throughput_on_realistic_items():
             find_references("A title", t)
             n += 1
     rate = n / (time.perf_counter() - start)
-    assert rate > 200, f"{rate:.0f} items/s"
+    assert rate > 50, f"{rate:.0f} items/s"  # about 1,000/s on an idle core; a quadratic slip gives single digits
 
 
 # ---------------------------------------------------------------------------- the seed pages
