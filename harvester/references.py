@@ -94,6 +94,8 @@ class _Lists:
     design: re.Pattern[str]  # one alternation, a named group per stage
     journal_cues: frozenset[str]
     journal_stops: frozenset[str]
+    not_journal_last: frozenset[str]
+    standalone_journals: frozenset[str]
     connectors: frozenset[str]
     no_split: frozenset[str]
     particles: frozenset[str]
@@ -121,6 +123,8 @@ def _lists() -> _Lists:
         ),
         journal_cues=frozenset(data["journal"]["cues"]),
         journal_stops=frozenset(data["journal"]["stops"]),
+        not_journal_last=frozenset(data["journal"]["not_last"]),
+        standalone_journals=frozenset(data["journal"]["standalone"]),
         connectors=frozenset(data["journal"]["connectors"]),
         no_split=frozenset(data["text"]["no_split"]),
         particles=frozenset(data["text"]["particles"]),
@@ -170,6 +174,8 @@ _PUBLISHED_IN = re.compile(
     re.IGNORECASE,
 )
 _TITLED = re.compile(r"\b(?:titled|entitled|called)\s*[,:]?\s*[\"“‘']([^\"”’']{8,300})[\"”’']", re.IGNORECASE)
+_FOOTNOTE = re.compile(r"(?<=[^\W\d_])\.?\d{1,3}$|(?<=\.)\d{1,3}$")
+_CAPITALISED = re.compile(r"\b[^\W\d_]{4,}")
 _JOURNAL_TOKEN = re.compile(r"[^\s,;:()\[\]\"“”]+")
 
 _PMID = (
@@ -586,12 +592,18 @@ def _mentions(sentence: str, lists: _Lists) -> list[tuple[str, Claimed]]:
             continue
         journal, end = _journal_after(sentence, m.end(), lists, abbreviated=True)
         hits.append((m.start(), max(m.end(), end), family, journal))
+    long_words = _CAPITALISED.findall(sentence[:300])
+    title_case = len(long_words) >= 4 and sum(w[0].isupper() for w in long_words) >= 0.7 * len(long_words)
     for m in _PUBLISHED_IN.finditer(sentence):
         pos = m.end()
+        if title_case and not m.group(0).lower().startswith(("published", "reported", "appear", "print", "describ")):
+            continue  # "Study in Real Clinical Practice": in a headline, "study in" is not enough
         after = sentence[pos:]
         skip = re.match(r"(?:[Tt]he\s+)?(?:(?:journal|magazine)\s+)?", after)  # "the journal Cells", not "the Journal of"
         explicit = "journal" in (m.group(0) + (skip.group(0) if skip else "")).lower()
-        journal, end = _journal_after(sentence, pos + (skip.end() if skip else 0), lists, explicit=explicit)
+        journal, end = _journal_after(
+            sentence, pos + (skip.end() if skip else 0), lists, explicit=explicit, title_case=title_case
+        )
         if not journal:
             continue
         if any(a <= pos <= b + 25 for a, b, _, _ in hits):  # "Li et al. (2019) in Int J Mol Sci": one mention
@@ -608,7 +620,8 @@ def _mentions(sentence: str, lists: _Lists) -> list[tuple[str, Claimed]]:
             continue
         written = sentence[start:end].strip(" ,;.")
         if year is not None and str(year) not in written:
-            written = _WS.sub(" ", sentence[min(start, _year_pos(sentence, year, start)):end]).strip(" ,;.")
+            at = _year_pos(sentence, year, start)
+            written = _WS.sub(" ", sentence[min(start, at) : max(end, at + 4)]).strip(" ,;.")
         out.append((
             written,
             Claimed(
@@ -631,7 +644,9 @@ def _mention_start(sentence: str, pos: int, lists: _Lists) -> int:
     return best
 
 
-def _journal_after(sentence: str, pos: int, lists: _Lists, *, abbreviated: bool = False, explicit: bool = False) -> tuple[str | None, int]:
+def _journal_after(
+    sentence: str, pos: int, lists: _Lists, *, abbreviated: bool = False, explicit: bool = False, title_case: bool = False
+) -> tuple[str | None, int]:
     """The journal name that starts at ``pos`` (capitalised words and connectors), and where it ends.
 
     Accepted only when a word of it is a journal cue ("Journal", "Dermatol", "JAMA") or the text
@@ -650,6 +665,9 @@ def _journal_after(sentence: str, pos: int, lists: _Lists, *, abbreviated: bool 
         if gap.strip() or (words and not gap) or "\n" in gap:  # punctuation between words ends the name
             break
         word = tok.group(0)
+        footnote = _FOOTNOTE.search(word)  # "Dermatology.1": the name ends at a footnote mark
+        if footnote:
+            word = word[: footnote.start()]
         bare = word.rstrip(".")
         lower = bare.lower()
         if not bare or _YEAR.fullmatch(bare) or lower in lists.journal_stops:
@@ -659,17 +677,25 @@ def _journal_after(sentence: str, pos: int, lists: _Lists, *, abbreviated: bool 
                 break
         elif not (bare[0].isupper() or lower in ("elife", "mbio", "npj", "iscience")):
             break
-        words.append((word, tok.end()))
+        words.append((word, tok.start() + len(word)))
         prev_end = tok.end()
-        if word.endswith(".") and not abbreviated and len(bare) > 5:
+        if footnote or (word.endswith(".") and not abbreviated and len(bare) > 5):
             break
+    if title_case:  # "Study in Nature Finds Gray Hair": a headline's capitals run on past the name
+        while words and words[-1][0].rstrip(".").lower() not in lists.journal_cues:
+            words.pop()
     while words and words[-1][0].rstrip(".").lower() in lists.connectors:
         words.pop()
     if not words:
         return None, pos
-    cue = any(w.rstrip(".").lower() in lists.journal_cues for w, _ in words)
+    lowered = [w.rstrip(".").lower() for w, _ in words]
+    cue = any(w in lists.journal_cues for w in lowered)
     if not cue and (abbreviated or not explicit):
         return None, pos
+    if lowered[-1] in lists.not_journal_last:  # "Dove Medical Press", "Harvard Medical School"
+        return None, pos
+    if len(lowered) == 1 and not explicit and lowered[0] not in lists.standalone_journals:
+        return None, pos  # "an article in Journal": one generic word names no journal
     return " ".join(w for w, _ in words).rstrip("."), words[-1][1]
 
 
@@ -687,8 +713,9 @@ def _year_near(sentence: str, start: int, end: int) -> int | None:
 
 
 def _year_pos(sentence: str, year: int, start: int) -> int:
+    """Where the mention's year is written: the last time before the mention, else the first after."""
     before = sentence.rfind(str(year), 0, start)
-    return before if before != -1 else start
+    return before if before != -1 else sentence.find(str(year), start)
 
 
 def _only_year(text: str) -> int | None:

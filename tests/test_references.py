@@ -592,3 +592,31 @@ def test_more_non_citations(text):
 def test_parenthetical_author_year():
     r = one("Minoxidil helps some women (Smith et al., 2020).")
     assert r.claimed.authors == ("Smith",) and r.claimed.year == 2020 and r.claimed.journal is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Study in Real Clinical Practice Shows Benefit For Women",
+        "The book was published in Dove Medical Press in 2020.",
+        "The team at Harvard Medical School published in 2021 a report in Harvard Medical School in 2021.",
+        "An article in Journal in 2020 said so.",
+    ],
+)
+def test_headlines_publishers_and_generic_words_are_not_journals(text):
+    assert refs(text) == []
+
+
+def test_headline_journal_stops_at_the_name():
+    r = one("New Study Published in Nature Finds Gray Hair Returns")
+    assert r.claimed.journal == "Nature"
+
+
+def test_footnote_mark_after_the_journal():
+    r = one("A study published in Journal of the American Academy of Dermatology.1 found regrowth in 2019.")
+    assert r.claimed.journal == "Journal of the American Academy of Dermatology" and r.claimed.year == 2019
+
+
+def test_mention_value_includes_a_year_written_after_it():
+    r = one("Kim et al., 2021, showed the same.")
+    assert r.value == "Kim et al., 2021"
