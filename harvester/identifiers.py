@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["NCT_ID", "find_identifiers"]
+__all__ = ["DOI_CANDIDATE", "NCT_ID", "find_identifiers", "normalize_doi"]
 
 _DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"'<>?#&]+", re.IGNORECASE)
+#: Where a DOI may start and how far it may run, before :func:`normalize_doi` trims it.
+DOI_CANDIDATE = _DOI
 _DOI_URL_SUFFIX = re.compile(
     r"(?:/(?:full|abstract|pdf|epdf|epub|full-text|fulltext|html|meta|references|figures|"
     r"summary|suppl|supplemental|supplementary-material|tables?|metrics|citedby|info)|\.pdf|\.full|\.abstract)+$",
@@ -72,7 +74,7 @@ def _first_doi(text: str) -> str | None:
     while start != -1:
         m = _DOI.match(text, start)  # \b still sees the character before start
         if m:
-            doi = _trim_doi(m.group(0))
+            doi = normalize_doi(m.group(0))
             if doi:
                 return doi
             start = text.find("10.", m.end())  # finditer goes on after a match
@@ -85,7 +87,11 @@ def _unquote_doi_slashes(text: str) -> str:
     return re.sub(r"%2[fF]", "/", text)
 
 
-def _trim_doi(candidate: str) -> str | None:
+def normalize_doi(candidate: str) -> str | None:
+    """``candidate`` (a match of :data:`DOI_CANDIDATE`) as a bare lower-case DOI, or None when
+    nothing is left after the suffix: trailing punctuation and unopened closing brackets, URL
+    suffixes (``/full``, ``.pdf``) and bioRxiv versions come off, so the same paper cited as a
+    link, in a reference list and in prose has one spelling."""
     doi = candidate
     while True:
         before = doi
