@@ -15,7 +15,7 @@ from hypewatch.site.labels import (BADGE_COLUMNS, CITATION_FLAGS, CLAIM_ORDER, C
                                    reasons_by_dimension)
 from hypewatch.site.markup import (doi_url, external_link, highlight, item_path, json_list, nct_url, pmid_url,
                                    safe_url, treatment_feed_path, treatment_filter_path)
-from hypewatch.site.studies import item_citations, study_details
+from hypewatch.site.pagedata import item_citations, study_details
 
 
 class Helpers:
