@@ -421,3 +421,22 @@ def test_render_digest_sections_are_escaped_capped_and_outside_the_item_order():
     assert "told as &lt;em&gt;human&lt;/em&gt;" in body and "javascript:" not in body
     plain = [{**i, "citation_problems": [], "telling": None} for i in items[:2]]
     assert "Citations that do not" not in render_digest(plain, "weekly", start, start + timedelta(days=7))[0]
+
+
+def test_counts_and_facets_filtered_by_a_sparse_column_read_its_index(ds):
+    """Most items cite nothing and tell no study: a filter on citation_check or coverage_gap reads that index
+    (SQLite's statistics would have it walk another label's index over every item), and falls back when the
+    index cannot serve the WHERE (an OR written with _where)."""
+    from hypewatch.site.database import narrow_aggregate
+
+    facet = ('select "hype" as value, count(*) as count from (\n  select id from items where "citation_check" = :p0 '
+             'and "evidence_stage" = :p1\n) where "hype" is not null group by "hype" order by count desc, value limit 13')
+    assert "from items indexed by items_citation_check where" in narrow_aggregate(facet)
+    assert narrow_aggregate('select count(*) from items where "coverage_gap" in (:p0, :p1)') == (
+        'select count(*) from items indexed by items_coverage_gap where "coverage_gap" in (:p0, :p1)')
+    assert "indexed by" not in narrow_aggregate('select count(*) from items where "citation_check" != :p0')
+    data = fetch(ds, "/hypewatch/items.json?citation_check=not_found&_facet=hype").json()
+    assert data["filtered_table_rows_count"] == 1
+    assert {v["value"]: v["count"] for v in data["facet_results"]["hype"]["results"]} == {"high": 1}
+    either = fetch(ds, "/hypewatch/items.json?_where=citation_check%3D%27ok%27+or+hype%3D%27high%27&_facet=hype")
+    assert either.status_code == 200 and either.json()["filtered_table_rows_count"] == 4
