@@ -14,6 +14,7 @@ from sqlite_utils.db import NotFoundError
 
 __all__ = [
     "DIGEST_ITEM_COLUMNS",
+    "attach_checks",
     "delete_digest",
     "digest_items",
     "digest_period_starts",
@@ -29,6 +30,7 @@ __all__ = [
 DIGEST_ITEM_COLUMNS = (
     "id", "source", "publisher", "url", "canonical_url", "title", "summary", "published", "first_seen_at",
     "evidence_stage", "claim_strength", "commercial_interest", "hype", "hype_score", "treatments", "reasons",
+    "citation_check", "study_id", "coverage_gap",
 )
 DIGEST_JSON_FIELDS = ("counts", "item_ids")
 
@@ -53,6 +55,44 @@ def digest_items(db: Database, start: str, end: str) -> list[dict[str, Any]]:
         item["treatments"] = [t for t in _json_list(item["treatments"]) if isinstance(t, str)]
         item["reasons"] = [r for r in _json_list(item["reasons"]) if isinstance(r, dict)]
     return items
+
+
+#: At most this many flagged citations are read per item (a reference list can be long).
+MAX_CITATIONS_PER_ITEM = 20
+
+
+def attach_checks(db: Database, items: list[dict[str, Any]], flags: tuple[str, ...],
+                  gaps: tuple[str, ...]) -> None:
+    """Give each item whose worst citation verdict is in ``flags`` its ``citation_problems`` (flagged citations in
+    position order, with the work each resolved to), and each whose coverage gap is in ``gaps`` its ``telling``
+    (gap, reason, and the study's paper). Others get an empty list and None.
+
+    Keyed by the m011 indexes (citations_item, study_items' primary key, works' and studies' keys), per item.
+    """
+    verdicts = ", ".join("?" for _ in flags) or "NULL"
+    for item in items:
+        item["citation_problems"] = []
+        item["telling"] = None
+        if flags and item.get("citation_check") in flags:
+            rows = db.execute(
+                f"SELECT c.verdict, c.kind, c.value, c.context, c.reasons, w.title, coalesce(w.journal, w.journal_abbrev), "
+                f"w.year FROM citations c LEFT JOIN works w ON w.key = c.work_key "
+                f"WHERE c.item_id = ? AND c.verdict IN ({verdicts}) ORDER BY c.position LIMIT ?",
+                [item["id"], *flags, MAX_CITATIONS_PER_ITEM]).fetchall()
+            item["citation_problems"] = [
+                {"verdict": r[0], "kind": r[1], "value": r[2], "context": r[3],
+                 "reasons": [str(x) for x in _json_list(r[4]) if x not in (None, "")],
+                 "work_title": r[5], "work_journal": r[6], "work_year": r[7]} for r in rows]
+        if gaps and item.get("coverage_gap") in gaps and item.get("study_id"):
+            row = db.execute(
+                "SELECT si.gap, si.gap_reason, s.id, coalesce(w.title, s.title), s.design, s.claim_strength, "
+                "coalesce(w.journal, w.journal_abbrev), w.year FROM study_items si JOIN studies s ON s.id = si.study_id "
+                "LEFT JOIN works w ON w.key = s.paper_key WHERE si.study_id = ? AND si.item_id = ?",
+                [item["study_id"], item["id"]]).fetchone()
+            if row:
+                item["telling"] = {"gap": row[0], "gap_reason": row[1], "study_id": row[2], "paper_title": row[3],
+                                   "paper_design": row[4], "paper_claim_strength": row[5], "paper_journal": row[6],
+                                   "paper_year": row[7]}
 
 
 def oldest_relevant_seen(db: Database, before: str) -> str | None:

@@ -41,6 +41,8 @@ from db.store import iso, utcnow
 
 __all__ = [
     "ALLOWED_TAGS",
+    "CITATION_FLAGS",
+    "OUTRUNNING_GAPS",
     "DEFAULT_LOOKBACK",
     "MAX_PER_GROUP",
     "MAX_PER_SECTION",
@@ -78,6 +80,13 @@ CLAIM_WORDS = {lab.code: lab.name for lab in labels.dimension("claim_strength").
 COMMERCIAL_WORDS = {lab.code: lab.name for lab in labels.dimension("commercial_interest").labels}
 HYPE_WORDS = {lab.code: lab.name for lab in labels.dimension("hype").labels}
 DIMENSION_WORDS = {code: dim.name.lower() for code, dim in labels.vocabulary().items()}
+#: The citation verdicts a reader is warned about, and the gaps where a telling outruns its paper (docs/citations.md).
+CITATION_FLAGS = ("not_found", "mismatch", "off_topic", "retracted")
+OUTRUNNING_GAPS = ("stage", "claim", "stage_claim")
+VERDICT_WORDS = {lab.code: lab.name for lab in labels.dimension("citation_check").labels}
+GAP_WORDS = {lab.code: lab.name for lab in labels.dimension("coverage_gap").labels}
+#: Flagged citations shown per item in "Citations that do not hold up" (the item page lists every one).
+MAX_PROBLEMS_PER_ITEM = 5
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _WHITESPACE = re.compile(r"\s+")
@@ -256,6 +265,72 @@ def _render_item(item: dict[str, Any], why: str) -> str:
     return "<li>" + "<br>".join(lines) + "</li>"
 
 
+def _item_head(item: dict[str, Any]) -> str:
+    """The item's title (linked to the original when http(s)), its source and when it was published."""
+    title = _text(item.get("title"), _MAX_TITLE) or "(untitled)"
+    href = _link(item.get("url")) or _link(item.get("canonical_url"))
+    head = f'<a href="{html.escape(href, quote=True)}">{title}</a>' if href else f"<strong>{title}</strong>"
+    source = _text(item.get("source"))
+    if item.get("publisher"):
+        source += f" ({_text(item['publisher'])})"
+    published = _parse_time(item.get("published"))
+    return " · ".join(part for part in [head, source, f"published {_day(published)}" if published else ""] if part)
+
+
+def _work_words(title: Any, journal: Any, year: Any) -> str:
+    parts = [f"<em>{_text(title, _MAX_TITLE)}</em>"] if title else []
+    parts += [_text(x, 200) for x in (journal, year) if x not in (None, "")]
+    return ", ".join(parts)
+
+
+def _render_citations(item: dict[str, Any]) -> str:
+    """One item of "Citations that do not hold up": each flagged citation with its verdict, first reason and work."""
+    lines = [_item_head(item)]
+    problems = item.get("citation_problems") or []
+    for problem in problems[:MAX_PROBLEMS_PER_ITEM]:
+        line = (f"<strong>{_text(_words(VERDICT_WORDS, problem.get('verdict')))}</strong>: "
+                f"{_text(problem.get('value'), _MAX_CUE * 2)}")
+        reasons = problem.get("reasons") or []
+        if reasons:
+            line += f" — {_text(reasons[0], _MAX_SUMMARY)}"
+        work = _work_words(problem.get("work_title"), problem.get("work_journal"), problem.get("work_year"))
+        if work:
+            line += f" (the cited work: {work})"
+        lines.append(line)
+    if len(problems) > MAX_PROBLEMS_PER_ITEM:
+        lines.append(f"<em>…and {len(problems) - MAX_PROBLEMS_PER_ITEM} more on the item's page.</em>")
+    return "<li>" + "<br>".join(lines) + "</li>"
+
+
+def _render_gap(item: dict[str, Any]) -> str:
+    """One item of "Coverage that outruns its paper": the gap and its reason, the telling's labels, the paper's."""
+    telling = item.get("telling") or {}
+    gap = f"<strong>{_text(_words(GAP_WORDS, telling.get('gap')))}</strong>"
+    if telling.get("gap_reason"):
+        gap += f": {_text(telling['gap_reason'], _MAX_SUMMARY)}"
+    told = _text(" · ".join([_words(STAGE_WORDS, item.get("evidence_stage"), "evidence"),
+                             _words(CLAIM_WORDS, item.get("claim_strength"), "claim"),
+                             _words(HYPE_WORDS, item.get("hype"), "hype")]))
+    paper_labels = [_words(STAGE_WORDS, telling.get("paper_design"), "evidence")]
+    if telling.get("paper_claim_strength") not in (None, "", "no_claim"):
+        paper_labels.append(_words(CLAIM_WORDS, telling.get("paper_claim_strength"), "claim"))
+    work = _work_words(telling.get("paper_title"), telling.get("paper_journal"), telling.get("paper_year"))
+    paper = f"The paper{': ' + work if work else ''} — {_text(' · '.join(paper_labels))}"
+    return "<li>" + "<br>".join([_item_head(item), gap, f"This telling: <em>{told}</em>", paper]) + "</li>"
+
+
+def _check_sections(items: list[dict[str, Any]]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """(heading, kind, items) for the two sections about citations and studies, when the period has any."""
+    cited = _newest_first([i for i in items if i.get("citation_problems")])
+    outrunning = _newest_first([i for i in items if (i.get("telling") or {}).get("gap") in OUTRUNNING_GAPS])
+    sections = []
+    if cited:
+        sections.append(("Citations that do not hold up", "citations", cited))
+    if outrunning:
+        sections.append(("Coverage that outruns its paper", "gap", outrunning))
+    return sections
+
+
 def _newest_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(items, key=lambda i: (i.get("first_seen_at") or "", i.get("id") or ""), reverse=True)
 
@@ -286,6 +361,18 @@ def _sections(items: list[dict[str, Any]]) -> list[tuple[str, str, list[tuple[st
     return sections
 
 
+def _render_check_sections(checks: list[tuple[str, str, list[dict[str, Any]]]]) -> list[str]:
+    """The citation and coverage sections' HTML; their items also stay in the main sections (not in ``order``)."""
+    parts = []
+    for heading, kind, members in checks:
+        parts.append(f"<h2>{_text(heading)}</h2>")
+        render = _render_citations if kind == "citations" else _render_gap
+        parts.append("<ul>" + "".join(render(i) for i in members[:MAX_PER_SECTION]) + "</ul>")
+        if len(members) > MAX_PER_SECTION:
+            parts.append(f"<p><em>…and {len(members) - MAX_PER_SECTION} more, on the site.</em></p>")
+    return parts
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -310,9 +397,21 @@ def render_digest(items: list[dict[str, Any]], period: str, start: datetime,
         f"<p>{_plural(len(items), 'relevant item')} first seen {_text(_span(start, end))} (UTC): "
         f"{n_human} with new human evidence, {n_alerts} with high hype.</p>"
     ]
+    checks = _check_sections(items)
+    counts.update({"citation_problems": sum(len(s[2]) for s in checks if s[1] == "citations"),
+                   "coverage_gaps": sum(len(s[2]) for s in checks if s[1] == "gap")})
+    if counts["citation_problems"] or counts["coverage_gaps"]:
+        said = [f"{_plural(counts['citation_problems'], 'item')} citing work that does not hold up"
+                if counts["citation_problems"] else "",
+                f"{_plural(counts['coverage_gaps'], 'telling')} claiming more than its paper"
+                if counts["coverage_gaps"] else ""]
+        parts.append(f"<p>{_text(', '.join(x for x in said if x)).capitalize()}.</p>")
     order: list[str] = []
     left_out: list[str] = []
     for heading, why, groups in sections:
+        if why == "evidence_stage" and groups and groups[0][0] is not None:  # the by-evidence rest comes last
+            parts.extend(_render_check_sections(checks))
+            checks = []
         parts.append(f"<h2>{_text(heading)}</h2>")
         for subheading, members in groups:
             cap = MAX_PER_GROUP if subheading else MAX_PER_SECTION
@@ -324,6 +423,7 @@ def render_digest(items: list[dict[str, Any]], period: str, start: datetime,
                 parts.append(f"<p><em>…and {len(rest)} more, on the site.</em></p>")
             order.extend(str(i["id"]) for i in shown)
             left_out.extend(str(i["id"]) for i in rest)
+    parts.extend(_render_check_sections(checks))  # when nothing went "by evidence"
     order.extend(left_out)  # every item the digest covers, shown ones first
     parts.append("<p><em>Labels are hypewatch's automatic reading of each item: how strong the evidence it "
                  "presents is, who gains if you believe it, and how far its claims run past the evidence. "
@@ -390,6 +490,7 @@ def build_digest_entries(db: Database, *, period: str = "weekly", now: datetime 
         end = cursor + step
         ident = digest_id(period, cursor)
         items = digest_store.digest_items(db, iso(cursor), iso(end))
+        digest_store.attach_checks(db, items, CITATION_FLAGS, OUTRUNNING_GAPS)
         if items:
             body, counts, order = render_digest(items, period, cursor, end)
             status = digest_store.save_digest(db, {

@@ -1,4 +1,5 @@
-"""A small realistic database for the site tests: every label value (claim strength too), reasons, one hostile item.
+"""A small realistic database for the site tests: every label value (claim strength too), reasons, one hostile item,
+citations with every flagged verdict and two studies told several ways.
 
 Written through db.open_db and db.store (the same writes the pipeline makes),
 with dates relative to now so "last 90 days" views have something in them.
@@ -184,6 +185,168 @@ ITEMS: list[dict[str, Any]] = [
 ]
 
 
+# -- citations checked and studies followed (m011), as the citing job and the study grouping write them ------
+
+def item_id(title: str) -> str:
+    """The id build_site_db gives an item without an explicit one."""
+    return hashlib.sha256(title.encode()).hexdigest()[:16]
+
+
+CLINIC_TITLE = "Stem cell hair restoration: guaranteed regrowth"
+RCT_TITLE = "Oral minoxidil versus topical minoxidil: a randomized, double-blind trial"
+MOUSE_RELEASE_TITLE = "Cerium nanoparticles regrow hair in bald mice, researchers report"
+MOUSE_NEWS_TITLE = "Scientists CURE baldness in mice — human trials next year"
+PREPRINT_TITLE = "Ritlecitinib in alopecia areata: open-label extension to 96 weeks"
+CERIUM_STUDY = "study-cerium-0001"
+RITLECITINIB_STUDY = "study-ritle-0002"
+HOSTILE_REASON = f"<script>alert('{XSS_MARK}-reason')</script> the DOI <img src=x onerror=alert('{XSS_MARK}-r')>"
+
+
+def _work(key: str, **fields: Any) -> dict[str, Any]:
+    row = {"key": key, "service": "crossref", "state": "found", "error": None, "errors": 0,
+           "fetched_at": "2026-01-05T10:00:00Z", "next_check_at": "2026-04-05T10:00:00Z", "doi": None, "pmid": None,
+           "pmcid": None, "nct": None, "title": None, "authors": [], "journal": None, "journal_abbrev": None,
+           "year": None, "published": None, "work_type": "journal-article", "preprint": 0, "abstract": None,
+           "pub_types": [], "mesh": [], "keywords": [], "design": None, "design_source": None, "claim_strength": None,
+           "retraction": None, "notices": [], "trial": None, "url": None, "candidates": []}
+    row.update(fields)
+    return row
+
+
+WORKS = [
+    _work("doi:10.5555/sctm.2018.0101", doi="10.5555/sctm.2018.0101", pmid="29512345",
+          title="Autologous adipose-derived stem cells for alopecia: a case series of four patients",
+          authors=["Tawfik", "Osman"], journal="Stem Cells Translational Medicine", journal_abbrev="Stem Cells Transl Med",
+          year=2018, pub_types=["Journal Article", "Case Reports"], design="human_anecdote",
+          design_source="publication types", service="pubmed"),
+    _work("doi:10.5555/bone.2019.0042", doi="10.5555/bone.2019.0042",
+          title="Exosomes from adipose stem cells promote bone regeneration in rats", authors=["Zhang", "Li", "Wang"],
+          journal="Journal of Bone and Mineral Research", year=2019, design="animal",
+          design_source="scorer on the abstract", keywords=["Bone regeneration", "Osteogenesis"]),
+    _work("query:5b1d6c0e0f4a8b2c9d7e1f3a5b6c7d8e9f0a1b2c", service="crossref", state="found", candidates=[]),
+    _work("doi:10.5555/retr.2017.0003", doi="10.5555/retr.2017.0003",
+          title="Platelet-rich plasma regrows hair in 97% of patients", authors=["Rossi"],
+          journal="International Journal of Trichology Research", year=2017, retraction="retracted",
+          notices=[{"kind": "retraction", "doi": "10.5555/retr.2021.0001", "date": "2021-03-02",
+                    "source": "retraction-watch", "label": "Retraction"}]),
+    _work("pmid:39912345", service="pubmed", pmid="39912345", doi="10.1000/jhs.2026.0142",
+          title="Oral minoxidil versus topical minoxidil: a randomized, double-blind trial",
+          authors=["Garcia", "Novak"], journal="Journal of Hair Science", journal_abbrev="J Hair Sci", year=2026,
+          pub_types=["Journal Article", "Randomized Controlled Trial"], design="human_rct",
+          design_source="publication types", mesh=["Alopecia", "Minoxidil"]),
+    _work(f"doi:10.5555/xss.{XSS_MARK}", doi=f"10.5555/xss.{XSS_MARK}",
+          title=f"<script>alert('{XSS_MARK}-work')</script>Hair <b>paper</b>", authors=[f"<i>{XSS_MARK}</i>"],
+          journal="J <svg onload=alert(1)>", year=2020),
+    _work("doi:10.1000/nano.2026.0007", doi="10.1000/nano.2026.0007", pmid="39800007",
+          title="Cerium oxide nanoparticles restore hair growth in a mouse model of alopecia",
+          authors=["Okafor", "Lindqvist", "Mehta"], journal="Nano Today", year=2026, design="animal",
+          claim_strength="conditional_causal", design_source="scorer on the abstract",
+          notices=[{"kind": "correction", "doi": "10.1000/nano.2026.0107", "date": "2026-02-01", "source": "crossref",
+                    "label": "Correction: figure 2"}], retraction="corrected"),
+    _work("doi:10.1000/pre.2026.0420", doi="10.1000/pre.2026.0420", work_type="posted-content", preprint=1,
+          title="Ritlecitinib in alopecia areata: open-label extension to 96 weeks", authors=["Kim", "Ahmed"],
+          journal="medRxiv", year=2026, design="human_uncontrolled", claim_strength="correlational",
+          design_source="scorer on the abstract"),
+    _work("nct:NCT04006457", service="clinicaltrials", nct="NCT04006457", work_type="trial",
+          title="Long-term ritlecitinib in alopecia areata", design="human_uncontrolled",
+          design_source="trial record",
+          trial={"phase": ["PHASE3"], "status": "COMPLETED", "enrollment": 1052, "has_results": True,
+                 "conditions": ["Alopecia Areata"], "interventions": ["Ritlecitinib"]}),
+]
+
+
+def _citation(item: str, position: int, kind: str, value: str, context: str, verdict: str, reasons: list[str],
+              work_key: str | None, claimed: dict[str, Any] | None = None, design: str | None = None,
+              on_topic: int | None = 1, flags: list[str] | None = None) -> dict[str, Any]:
+    return {"id": hashlib.sha256(f"{item}|{position}|{value}".encode()).hexdigest()[:16], "item_id": item,
+            "position": position, "kind": kind, "value": value, "context": context, "claimed": claimed or {},
+            "work_key": work_key, "verdict": verdict, "flags": flags if flags is not None else
+            ([verdict] if verdict not in ("ok", "unverified", "unchecked") else []),
+            "reasons": reasons, "design": design, "on_topic": on_topic, "checked_at": None, "check_version": "check-1"}
+
+
+def add_citations_and_studies(db, now: datetime) -> None:
+    """Citations with every verdict a reader is warned about, and two studies told several ways (one hostile)."""
+    clinic, rct, hostile = item_id(CLINIC_TITLE), item_id(RCT_TITLE), HOSTILE_ID
+    release, news, preprint = item_id(MOUSE_RELEASE_TITLE), item_id(MOUSE_NEWS_TITLE), item_id(PREPRINT_TITLE)
+    stamp = store.iso(now - timedelta(hours=2))
+    citations = [
+        _citation(clinic, 0, "doi", "10.5555/sctm.2018.0101",
+                  "A systematic review and meta-analysis of randomized controlled trials (Tawfik MA et al. Stem Cells "
+                  "Transl Med. 2018, doi:10.5555/sctm.2018.0101) confirms regrowth.", "mismatch",
+                  ["The text calls it a meta-analysis of randomized controlled trials; PubMed lists it as Case Reports."],
+                  "doi:10.5555/sctm.2018.0101", claimed={"authors": ["Tawfik"], "journal": "Stem Cells Transl Med",
+                                                         "year": 2018, "design": "meta_analysis",
+                                                         "design_words": "meta-analysis of randomized controlled trials"},
+                  design="human_anecdote"),
+        _citation(clinic, 1, "doi", "10.5555/bone.2019.0042",
+                  "Exosomes are proven to regrow hair (doi:10.5555/bone.2019.0042).", "off_topic",
+                  ["Cited for hair growth; its title, abstract and keywords are about bone regeneration and never "
+                   "mention hair, alopecia or exosomes for hair."], "doi:10.5555/bone.2019.0042", design="animal",
+                  on_topic=0),
+        _citation(clinic, 2, "citation", "Smith J, Lee K. Stem cell therapy for hair loss. J Cosmet Dermatol. 2020;19:123-9.",
+                  "Smith J, Lee K. Stem cell therapy for hair loss. J Cosmet Dermatol. 2020;19:123-9.", "not_found",
+                  ["No credible match in Crossref or PubMed for a citation naming Smith and Lee, J Cosmet Dermatol, "
+                   "2020, 'Stem cell therapy for hair loss' (possibly invented)."],
+                  "query:5b1d6c0e0f4a8b2c9d7e1f3a5b6c7d8e9f0a1b2c",
+                  claimed={"authors": ["Smith", "Lee"], "journal": "J Cosmet Dermatol", "year": 2020}),
+        _citation(clinic, 3, "doi", "10.5555/retr.2017.0003", "97% of patients regrew hair (doi:10.5555/retr.2017.0003).",
+                  "retracted", ["Crossref carries a retraction notice for 10.5555/retr.2017.0003 (2021-03-02)."],
+                  "doi:10.5555/retr.2017.0003"),
+        _citation(rct, 0, "pmid", "39912345", "Registered and published as PMID 39912345.", "ok",
+                  ["PubMed 39912345: Garcia et al., Journal of Hair Science, 2026; a Randomized Controlled Trial."],
+                  "pmid:39912345", design="human_rct"),
+        _citation(rct, 1, "citation", "a 2019 study", "A 2019 study found similar results.", "unverified",
+                  ["Too vague to look up: no authors, journal or title."], None),
+        _citation(hostile, 0, "doi", f"10.5555/xss.{XSS_MARK}", HOSTILE_SUMMARY, "not_found", [HOSTILE_REASON],
+                  f"doi:10.5555/xss.{XSS_MARK}"),
+    ]
+    for c in citations:
+        c["checked_at"] = stamp
+    db["works"].insert_all(WORKS, pk="key", replace=True)
+    db["citations"].insert_all(citations, pk="id", replace=True)
+    published = {r["id"]: r["published"] for r in db.query(
+        "select id, published from items where id in (?, ?, ?, ?, ?)", [release, news, preprint, hostile, clinic])}
+    tellings = [
+        {"study_id": CERIUM_STUDY, "item_id": release, "link": "shared_id", "link_reason": "cites doi:10.1000/nano.2026.0007",
+         "role": "release", "evidence_stage": "animal", "claim_strength": "conditional_causal", "hype": "medium",
+         "gap": "none", "gap_reason": "No more than the paper: an animal study, a conditional claim."},
+        {"study_id": CERIUM_STUDY, "item_id": news, "link": "close_title", "link_reason": "close title and names: cerium, mice, hair",
+         "role": "news", "evidence_stage": "animal", "claim_strength": "direct_causal", "hype": "high",
+         "gap": "stage_claim", "gap_reason": "A 'cure' headline on a mouse paper: 'reverses baldness' where the "
+                                             "abstract says 'may restore'."},
+        {"study_id": CERIUM_STUDY, "item_id": hostile, "link": "shared_id", "link_reason": HOSTILE_REASON,
+         "role": "forum", "evidence_stage": "human_anecdote", "claim_strength": "direct_causal", "hype": "high",
+         "gap": "claim", "gap_reason": HOSTILE_REASON},
+        {"study_id": RITLECITINIB_STUDY, "item_id": preprint, "link": "shared_id", "link_reason": "the paper itself",
+         "role": "paper", "evidence_stage": "human_uncontrolled", "claim_strength": "correlational", "hype": "low",
+         "gap": "none", "gap_reason": "The paper itself."},
+    ]
+    for t in tellings:
+        t["published"] = published.get(t["item_id"])
+    db["study_items"].insert_all(tellings, pk=("study_id", "item_id"), replace=True)
+    cerium_dates = sorted(published[i] for i in (release, news, hostile))
+    db["studies"].insert_all([
+        {"id": CERIUM_STUDY, "title": "Cerium oxide nanoparticles restore hair growth in a mouse model of alopecia",
+         "paper_key": "doi:10.1000/nano.2026.0007", "trial_key": None, "paper_item": None, "design": "animal",
+         "claim_strength": "conditional_causal", "retraction": "corrected", "first_seen": cerium_dates[0],
+         "last_seen": cerium_dates[-1], "tellings": 3, "worst_gap": "stage_claim"},
+        {"id": RITLECITINIB_STUDY, "title": PREPRINT_TITLE, "paper_key": "doi:10.1000/pre.2026.0420",
+         "trial_key": "nct:NCT04006457", "paper_item": preprint, "design": "human_uncontrolled",
+         "claim_strength": "correlational", "retraction": None, "first_seen": published[preprint],
+         "last_seen": published[preprint], "tellings": 1, "worst_gap": "none"},
+    ], pk="id", replace=True)
+    for ident, changes in {
+        clinic: {"citation_check": "retracted"}, rct: {"citation_check": "ok"},
+        hostile: {"citation_check": "not_found", "study_id": CERIUM_STUDY, "coverage_gap": "claim"},
+        release: {"study_id": CERIUM_STUDY, "coverage_gap": "none"},
+        news: {"study_id": CERIUM_STUDY, "coverage_gap": "stage_claim"},
+        preprint: {"study_id": RITLECITINIB_STUDY, "coverage_gap": "none"},
+    }.items():
+        db["items"].update(ident, changes)
+    db.conn.commit()
+
+
 def build_site_db(path: str | Path, *, demo: bool = False, now: datetime | None = None,
                   items: list[dict[str, Any]] | None = None) -> Path:
     """Create a fresh site database at ``path`` with SOURCES and ITEMS; a demo_info table when ``demo``."""
@@ -198,13 +361,13 @@ def build_site_db(path: str | Path, *, demo: bool = False, now: datetime | None 
         spec = dict(spec)
         published = now - timedelta(days=spec.pop("days"), hours=3)
         title = spec["title"]
-        item_id = spec.pop("id", None) or hashlib.sha256(title.encode()).hexdigest()[:16]
+        ident = spec.pop("id", None) or item_id(title)
         slug = hashlib.sha256(title.encode()).hexdigest()[:8]
         source = spec["source"]
         host = next(s["url"] for s in SOURCES if s["name"] == source).split("/")[2]
         url = spec.pop("url", f"https://{host}/articles/{slug}")
         row = {
-            "id": item_id, "publisher": next(s["publisher"] for s in SOURCES if s["name"] == source),
+            "id": ident, "publisher": next(s["publisher"] for s in SOURCES if s["name"] == source),
             "url": url, "canonical_url": url, "author": None,
             "published": store.iso(published), "updated": None, "summary_html": None,
             "text": spec["summary"], "nct_ids": spec.pop("nct_ids", []), "meta": {},
@@ -235,6 +398,8 @@ def build_site_db(path: str | Path, *, demo: bool = False, now: datetime | None 
                    "status": "failed" if failing else "ok", "http_status": 503 if failing else 200,
                    "new_items": len(rows), "error": "HTTP 503" if failing else None},
         )
+    if items is None:
+        add_citations_and_studies(db, now)
     if demo:
         db["demo_info"].insert({"id": 1, "note": "Sample data for tests: every item is invented.",
                                 "created_at": store.iso(now)}, pk="id")

@@ -27,7 +27,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.sitedata import HOSTILE_ID, XSS_MARK, build_site_db
+from tests.sitedata import (CERIUM_STUDY, CLINIC_TITLE, HOSTILE_ID, MOUSE_NEWS_TITLE, XSS_MARK, build_site_db,
+                            item_id)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -64,6 +65,11 @@ HOSTILE_PAGES = [
     "/hypewatch/hype_alerts_feed.atom",
     "/hypewatch/treatment_feed.atom?treatment=minoxidil",
     "/hypewatch/digest.atom",
+    f"/hypewatch/studies/{CERIUM_STUDY}",
+    "/hypewatch/citation_problems",
+    "/hypewatch/coverage_gaps",
+    "/hypewatch/citation_problems_feed.atom",
+    "/hypewatch/coverage_gaps_feed.atom",
 ]
 
 #: Every element with an on* attribute, and every URL-bearing attribute with a script scheme.
@@ -424,7 +430,9 @@ def test_hostile_item_page_shows_the_payload_as_text(web):
 #: The main pages, the SQL editor and an error page: each must run under the site's CSP without a violation.
 CSP_PAGES = ["/", "/hypewatch", "/hypewatch/items", "/hypewatch/items?_search=minoxidil&_facet=source",
              f"/hypewatch/items/{HOSTILE_ID}", "/hypewatch/latest", "/hypewatch/treatment_pipeline", "/-/charts",
-             "/-/labels", "/hypewatch?sql=select+id%2C+title+from+items+limit+3"]
+             "/-/labels", "/hypewatch?sql=select+id%2C+title+from+items+limit+3",
+             "/hypewatch/studies", f"/hypewatch/studies/{CERIUM_STUDY}", "/hypewatch/citations?verdict=off_topic",
+             "/hypewatch/citation_problems", "/hypewatch/coverage_gaps", "/hypewatch/items?coverage_gap=stage_claim"]
 
 
 def test_pages_run_under_the_content_security_policy(web):
@@ -444,3 +452,48 @@ def test_pages_run_under_the_content_security_policy(web):
     assert response.status == 404 and page.evaluate("() => window.__csp") == []
     web.errors[:] = [e for e in web.errors if "404" not in e]  # the 404 itself is logged by the browser
     web.assert_clean("pages under the CSP")
+
+
+def test_citations_checked_and_a_study_told_several_ways(web):
+    """From the home page to the studies, a study's tellings, an item's citations and back, under the CSP."""
+    web.goto("/")
+    page = web.page
+    page.locator('a.hw-card[href="/hypewatch/studies"]').click()
+    page.wait_for_url("**/hypewatch/studies")
+    assert _rows(page) == 2
+    facet = page.locator('#facet-worst_gap a[data-facet-value="stage_claim"]')
+    assert facet.inner_text().strip() == "Outruns the paper"
+    facet.click()
+    page.wait_for_url(re.compile(r"[?&]worst_gap=stage_claim(&|$)"))
+    assert _rows(page) == 1
+    page.locator("table.rows-and-columns tbody td.col-title a").first.click()
+    page.wait_for_url(f"**/hypewatch/studies/{CERIUM_STUDY}")
+    assert page.locator("h1").inner_text().startswith("Cerium oxide nanoparticles")
+    paper = page.locator("section.hw-paper")
+    assert "Nano Today" in paper.inner_text() and "Corrected since" in paper.inner_text()
+    tellings = page.locator("li.hw-telling")
+    assert tellings.count() == 3
+    first = tellings.first
+    assert first.get_attribute("data-gap") == "stage_claim"
+    gap = first.locator(".hw-badge.hw-coverage-gap-stage-claim")
+    assert gap.is_visible() and gap.inner_text() == "Outruns the paper"
+    assert gap.evaluate("el => getComputedStyle(el).backgroundColor") not in ("rgba(0, 0, 0, 0)", "transparent")
+    assert "reverses baldness" in first.locator(".hw-gap-reason").inner_text()
+    assert page.evaluate("() => window.__csp") == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "study.png"), full_page=True)
+    first.locator("a.hw-title").click()
+    page.wait_for_url(f"**/hypewatch/items/{item_id(MOUSE_NEWS_TITLE)}")
+    assert "Outruns the paper" in page.locator("section.hw-study-link").inner_text()
+    web.goto(f"/hypewatch/items/{item_id(CLINIC_TITLE)}")
+    citations = page.locator("li.hw-citation")
+    assert [citations.nth(i).get_attribute("data-verdict") for i in range(citations.count())] == [
+        "mismatch", "off_topic", "not_found", "retracted"]
+    assert citations.nth(1).locator(".hw-badge").first.inner_text() == "Off topic"
+    assert "bone regeneration" in citations.nth(1).inner_text()
+    assert citations.nth(0).locator('a[href="https://doi.org/10.5555/sctm.2018.0101"]').is_visible()
+    page.screenshot(path=str(ARTIFACTS / "citations.png"), full_page=True)
+    web.goto("/hypewatch/citation_problems")
+    assert _rows(page) == 5
+    assert page.evaluate("() => window.__csp") == []
+    web.assert_clean("citations and studies")

@@ -9,9 +9,9 @@ from datasette import hookimpl
 from markupsafe import Markup
 
 from hypewatch.site import DATABASE
-from hypewatch.site.labels import BADGE_COLUMNS, badge, reasons_by_dimension
-from hypewatch.site.markup import (doi_url, external_link, item_path, json_list, nct_url, pmid_url, safe_url,
-                                   treatment_feed_path, treatment_filter_path)
+from hypewatch.site.labels import BADGE_COLUMNS, OPTIONAL_BADGE_COLUMNS, badge, reasons_by_dimension
+from hypewatch.site.markup import (doi_url, external_link, item_path, json_list, nct_url, pmid_url, row_path,
+                                   safe_url, treatment_feed_path, treatment_filter_path)
 
 
 def _get(row, key: str) -> Any:
@@ -28,7 +28,19 @@ def render_cell(row, value, column, table, database, datasette):
     if column in BADGE_COLUMNS:
         if column == "relevant" and value is None:
             return badge("relevant", None)
+        if column in OPTIONAL_BADGE_COLUMNS and value in (None, ""):
+            return Markup('<span class="hw-muted">—</span>')
         return badge(BADGE_COLUMNS[column], value)
+    if column == "title" and table == "studies" and _get(row, "id") is not None:
+        return Markup('<a class="hw-title" href="{}">{}</a>').format(
+            row_path(datasette, "studies", _get(row, "id")), value if value not in (None, "") else "(untitled study)")
+    if column == "study" and table is None and _get(row, "study_id") is not None:
+        return Markup('<a href="{}">{}</a>').format(
+            row_path(datasette, "studies", _get(row, "study_id")), value if value not in (None, "") else "(untitled study)")
+    if column == "item_id" and table in ("citations", "study_items") and value is not None:
+        return Markup('<a href="{}">{}</a>').format(item_path(datasette, value), value)
+    if column == "study_id" and value is not None and table in (None, "items", "study_items"):
+        return Markup('<a href="{}">{}</a>').format(row_path(datasette, "studies", value), value)
     if column == "treatments" and isinstance(value, str) and value.startswith("["):
         names = [str(t) for t in json_list(value)]
         if not names:
@@ -61,6 +73,12 @@ def render_cell(row, value, column, table, database, datasette):
     if column == "nct_ids" and isinstance(value, str):
         ids = [n for n in json_list(value) if nct_url(n)]
         return Markup(" ").join(external_link(nct_url(n), n) for n in ids)
+    if column == "reasons" and table == "citations":  # a verdict's reasons: plain sentences
+        sentences = [str(r) for r in json_list(value) if r not in (None, "")]
+        return Markup(" ").join(Markup("<span>{}</span>").format(r) for r in sentences) if sentences else None
+    if column == "flags" and table == "citations" and isinstance(value, str):
+        codes = [str(c) for c in json_list(value)]
+        return Markup(" ").join(badge("citation_check", c) for c in codes) if codes else Markup('<span class="hw-muted">—</span>')
     if column == "reasons" and isinstance(value, str) and value.startswith("["):
         groups = reasons_by_dimension(value)
         if not groups:

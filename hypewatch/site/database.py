@@ -10,6 +10,8 @@
   (m009) like the others.
 - the canned queries named in the plugin setting ``summary_queries`` (whole-table summaries we
   wrote, such as the treatment pipeline) run with a longer time limit, once per data state;
+- a count or facet filtered by a sparse column of m011 (citation_check, coverage_gap, study_id) reads
+  that column's index (SPARSE_INDEXES);
 - aggregates (``select count(*) ...`` and facets' ``group by``) are answered from a cache while the
   database file is unchanged: every page of a view, and every visitor, share one count and one set
   of facet counts. After a harvest's commit they are counted again once they are older than
@@ -54,6 +56,20 @@ _SQL_WORDS = {"and", "or", "not", "is", "null", "in", "like", "glob", "between",
               "upper", "trim", "coalesce", "date", "datetime"}
 
 
+#: Sparse columns (m011): most items have none, so SQLite's statistics (an average over the NULLs too) make a
+#: filter on one look broad, and it walks another label's index over every item instead. A filter on one
+#: (= or IN, which its index can always serve) reads that index.
+SPARSE_INDEXES = {"citation_check": "items_citation_check", "coverage_gap": "items_coverage_gap",
+                  "study_id": "items_study"}
+_SPARSE_FILTER = re.compile(r'(?:^|[\s(])(?:"|\[)?(citation_check|coverage_gap|study_id)(?:"|\])?\s*(?:=|in\s*\()', re.I)
+
+
+def _sparse_index(where: str) -> str | None:
+    """The index of the sparse column a WHERE clause filters by equality or IN, if any."""
+    match = _SPARSE_FILTER.search(where)
+    return SPARSE_INDEXES[match.group(1).lower()] if match else None
+
+
 def narrow_aggregate(sql: str) -> str:
     """An aggregate over the items table, made to read only what it needs.
 
@@ -71,12 +87,19 @@ def narrow_aggregate(sql: str) -> str:
             start = match.start(2)
             head = sql[:start]
             sql = head[: head.rindex(" from items where ")] + " from items indexed by items_site_summary where " + sql[start:]
+        elif _sparse_index(match.group(2)):
+            start = match.start(2)
+            head = sql[:start]
+            sql = (head[: head.rindex(" from items where ")] + f" from items indexed by {_sparse_index(match.group(2))} where "
+                   + sql[start:])
         return sql
     match = _COUNT.match(sql)
     if match:  # one label has its own index; two or more, read together, only the covering one
         names = _columns(match.group(1))
         if len(names) >= 2 and names <= SUMMARY_COLUMNS:
             sql = "select count(*) from items indexed by items_site_summary where " + match.group(1)
+        elif _sparse_index(match.group(1)):
+            sql = f"select count(*) from items indexed by {_sparse_index(match.group(1))} where " + match.group(1)
     return sql
 
 
@@ -104,7 +127,7 @@ class SiteDatabase(Database):
             sql = f"{match.group(1)}, id {match.group(2)}"
         if not _AGGREGATE.match(sql):
             return await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
-        sql = narrow_aggregate(sql)
+        original, sql = sql, narrow_aggregate(sql)
         try:
             key = (sql, tuple(sorted((params or {}).items())) if isinstance(params, dict) else tuple(params or ()),
                    truncate, page_size)
@@ -116,7 +139,12 @@ class SiteDatabase(Database):
         if hit is not None and (hit[0] == state or time.monotonic() - hit[2] < aggregate_max_age(self.ds)):
             self._aggregates.move_to_end(key)
             return hit[1]
-        results = await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
+        try:
+            results = await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
+        except sqlite3.OperationalError as e:  # an index we named cannot serve this WHERE (an OR around the filter)
+            if sql == original or "no query solution" not in str(e):
+                raise
+            results = await super().execute(original, params, truncate, custom_time_limit, page_size, log_sql_errors)
         self._aggregates[key] = (state, results, time.monotonic())
         while len(self._aggregates) > CACHE_ENTRIES:
             self._aggregates.popitem(last=False)

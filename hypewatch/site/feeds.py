@@ -1,4 +1,4 @@
-"""The Atom feeds: hw_entry_html() for entries, and the .atom renderer (datasette-atom's columns, made safe and fast).
+"""The Atom feeds: hw_entry_html(), hw_citation_html() and hw_gap_html() for entries, and the .atom renderer (datasette-atom's columns, made safe and fast).
 
 Feeds are canned queries returning datasette-atom's columns: atom_id, atom_title, atom_updated, and
 optionally atom_content_html or atom_content, atom_link and atom_author_name/_uri/_email. The renderer
@@ -68,10 +68,71 @@ def entry_html(evidence_stage, commercial_interest, hype, treatments, summary, s
     return str(Markup("\n").join(parts))
 
 
+def _first_reason(reasons: Any) -> str | None:
+    found = [str(r) for r in json_list(reasons) if r not in (None, "")]
+    return found[0] if found else None
+
+
+def _work_line(title, journal, year) -> Markup | None:
+    parts = [Markup("<em>{}</em>").format(title)] if title else []
+    parts += [Markup("{}").format(x) for x in (journal, year) if x not in (None, "")]
+    return Markup(", ").join(parts) if parts else None
+
+
+def citation_entry_html(verdict, cited, context, reasons, work_title, work_journal, work_year, source, publisher,
+                        url) -> str:
+    """The HTML body of one citation-problem entry: the verdict, what was cited and where, every reason, the work.
+
+    SQL: hw_citation_html(verdict, cited, context, reasons, work_title, work_journal, work_year, source, publisher,
+    url); ``reasons`` is the citation's JSON array of sentences. Escaped text only.
+    """
+    parts = [Markup("<p><strong>{}</strong>: {}</p>").format(label("citation_check", verdict), cited or "")]
+    if context:
+        text = str(context)
+        parts.append(Markup("<blockquote>{}</blockquote>").format(text if len(text) <= 600 else text[:600] + "…"))
+    sentences = [str(r) for r in json_list(reasons) if r not in (None, "")]
+    if sentences:
+        parts.append(Markup("<ul>{}</ul>").format(Markup("").join(Markup("<li>{}</li>").format(r) for r in sentences)))
+    work = _work_line(work_title, work_journal, work_year)
+    if work:
+        parts.append(Markup("<p>The cited work: {}</p>").format(work))
+    parts.append(_origin(source, publisher, url))
+    return str(Markup("\n").join(p for p in parts if p))
+
+
+def gap_entry_html(gap, gap_reason, evidence_stage, claim_strength, hype, paper_title, paper_design,
+                   paper_claim_strength, source, publisher, url) -> str:
+    """The HTML body of one coverage-gap entry: the gap and its reason, the telling's labels beside the paper's.
+
+    SQL: hw_gap_html(gap, gap_reason, evidence_stage, claim_strength, hype, paper_title, paper_design,
+    paper_claim_strength, source, publisher, url). Escaped text only.
+    """
+    parts = [Markup("<p><strong>{}</strong>{}</p>").format(
+        label("coverage_gap", gap), Markup(": {}").format(gap_reason) if gap_reason else "")]
+    parts.append(Markup("<p>This telling: {} · {} · {}</p>").format(
+        label("evidence_stage", evidence_stage), label("claim_strength", claim_strength), label("hype", hype)))
+    paper = Markup("<p>The paper{}: {}{}</p>").format(
+        Markup(", <em>{}</em>").format(paper_title) if paper_title else "", label("evidence_stage", paper_design),
+        Markup(" · {}").format(label("claim_strength", paper_claim_strength)) if paper_claim_strength else "")
+    parts.append(paper)
+    parts.append(_origin(source, publisher, url))
+    return str(Markup("\n").join(p for p in parts if p))
+
+
+def _origin(source, publisher, url) -> Markup | None:
+    origin = " · ".join(str(x) for x in (source, publisher) if x)
+    good = safe_url(url)
+    if good:
+        return Markup('<p>{} <a href="{}">Read the original</a></p>').format(origin, good)
+    return Markup("<p>{}</p>").format(origin) if origin else None
+
+
 @hookimpl
 def prepare_connection(conn, database, datasette):
     conn.create_function("hw_entry_html", 8, entry_html, deterministic=True)
     conn.create_function("hw_entry_html", 9, entry_html, deterministic=True)
+    conn.create_function("hw_citation_html", 10, citation_entry_html, deterministic=True)
+    conn.create_function("hw_gap_html", 11, gap_entry_html, deterministic=True)
 
 
 # -- the .atom renderer -------------------------------------------------------------------------------------

@@ -17,6 +17,12 @@ EVIDENCE_ORDER = vocabulary.codes("evidence_stage")
 COMMERCIAL_ORDER = vocabulary.codes("commercial_interest")
 CLAIM_ORDER = vocabulary.codes("claim_strength")
 HYPE_ORDER = vocabulary.codes("hype")
+CITATION_ORDER = vocabulary.codes("citation_check")
+GAP_ORDER = vocabulary.codes("coverage_gap")
+#: The citation verdicts a reader is warned about (docs/citations.md): feeds, canned queries and the digest.
+CITATION_FLAGS = ("not_found", "mismatch", "off_topic", "retracted")
+#: The coverage gaps where a telling outruns its paper.
+OUTRUNNING_GAPS = ("stage", "claim", "stage_claim")
 # SQLite stores relevance as 1/0; Python code may hold True/False or "true"/"false".
 _RELEVANT_KEYS = {"true": (1, "1", True, "true"), "false": (0, "0", False, "false")}
 
@@ -44,7 +50,21 @@ BADGE_COLUMNS = {
     "commercial_interest": "commercial_interest",
     "hype": "hype",
     "relevant": "relevant",
+    # citations and studies (m011): an item's worst citation verdict and its telling's gap, a citation's
+    # verdict, a study's worst gap and design, a retraction notice (its codes are citation_check codes)
+    "citation_check": "citation_check",
+    "verdict": "citation_check",
+    "retraction": "citation_check",
+    "coverage_gap": "coverage_gap",
+    "worst_gap": "coverage_gap",
+    "gap": "coverage_gap",
+    "design": "evidence_stage",
+    "paper_design": "evidence_stage",
+    "paper_claim_strength": "claim_strength",
 }
+#: Label columns where NULL means "nothing to judge" (an item citing nothing, in no study), not "not scored yet".
+OPTIONAL_BADGE_COLUMNS = frozenset({"citation_check", "verdict", "retraction", "coverage_gap", "worst_gap", "gap",
+                                    "design", "paper_design", "paper_claim_strength"})
 
 
 def label(dimension: str, value: Any) -> str:
@@ -78,7 +98,8 @@ def reasons_by_dimension(value: Any) -> list[dict[str, Any]]:
 def reason_label(reason: dict[str, Any]) -> Markup:
     dim = str(reason.get("dimension") or "")
     value = reason.get("label")
-    if dim in ("evidence_stage", "claim_strength", "commercial_interest", "hype", "relevant"):
+    if dim in ("evidence_stage", "claim_strength", "commercial_interest", "hype", "relevant", "citation_check",
+               "coverage_gap"):
         return badge(dim, value)
     return Markup('<span class="hw-chip">{}</span>').format("" if value is None else value)
 

@@ -84,6 +84,13 @@ def item_path(datasette, item_id: Any) -> str:
     return datasette.urls.row(DATABASE, "items", tilde_encode(str(item_id)))
 
 
+def row_path(datasette, table: str, pk: Any) -> str:
+    """The site path of one row of a table (its primary key tilde-encoded): a study, a citation, a work."""
+    from datasette.utils import tilde_encode
+
+    return datasette.urls.row(DATABASE, table, tilde_encode(str(pk)))
+
+
 def treatment_filter_path(datasette, treatment: str) -> str:
     return datasette.urls.table(DATABASE, "items") + "?" + urlencode({"_treatment": treatment})
 
@@ -103,8 +110,19 @@ def _sql_safe_url(value):
     return safe_url(value)
 
 
+def _sql_row_path(table, pk):
+    """The site path of a row, its key tilde-encoded as Datasette's URLs want (ids may hold '/', '.', ':')."""
+    from datasette.utils import tilde_encode
+
+    if table is None or pk is None:
+        return None
+    return f"/{DATABASE}/{tilde_encode(str(table))}/{tilde_encode(str(pk))}"
+
+
 @hookimpl
 def prepare_connection(conn, database, datasette):
-    """SQL: hw_escape(text) is HTML-escaped text; hw_safe_url(url) is the URL when it is http(s), else NULL."""
+    """SQL: hw_escape(text) is HTML-escaped text; hw_safe_url(url) is the URL when it is http(s), else NULL;
+    hw_row_path(table, pk) is a row's path on this site (feeds link to item and study pages with it)."""
     conn.create_function("hw_escape", 1, _sql_escape, deterministic=True)
     conn.create_function("hw_safe_url", 1, _sql_safe_url, deterministic=True)
+    conn.create_function("hw_row_path", 2, _sql_row_path, deterministic=True)

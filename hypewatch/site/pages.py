@@ -10,10 +10,12 @@ from datasette.utils.asgi import Response
 from hypewatch.site import DATABASE, site_config
 from hypewatch.site.charts import stages_over_time_svg
 from hypewatch.site.data import cached_summary, demo_note, fetch_rows
-from hypewatch.site.labels import (BADGE_COLUMNS, CLAIM_ORDER, COMMERCIAL_ORDER, DIMENSION_NAMES, EVIDENCE_ORDER,
-                                   HYPE_ORDER, LABELS, badge, label, reason_label, reasons_by_dimension)
+from hypewatch.site.labels import (BADGE_COLUMNS, CITATION_FLAGS, CLAIM_ORDER, COMMERCIAL_ORDER, DIMENSION_NAMES,
+                                   EVIDENCE_ORDER, HYPE_ORDER, LABELS, OUTRUNNING_GAPS, badge, label, reason_label,
+                                   reasons_by_dimension)
 from hypewatch.site.markup import (doi_url, external_link, highlight, item_path, json_list, nct_url, pmid_url,
                                    safe_url, treatment_feed_path, treatment_filter_path)
+from hypewatch.site.pagedata import item_citations, study_details
 
 
 class Helpers:
@@ -23,6 +25,8 @@ class Helpers:
     COMMERCIAL_ORDER = COMMERCIAL_ORDER
     CLAIM_ORDER = CLAIM_ORDER
     HYPE_ORDER = HYPE_ORDER
+    CITATION_FLAGS = CITATION_FLAGS
+    OUTRUNNING_GAPS = OUTRUNNING_GAPS
     LABELS = LABELS
     DIMENSION_NAMES = DIMENSION_NAMES
 
@@ -47,6 +51,14 @@ class Helpers:
         from scoring import labels as vocabulary
 
         return vocabulary.dimension(dimension).labels
+
+    @staticmethod
+    def meaning(dimension: str, code: Any) -> str:
+        """What a label code means (labels.toml), for a badge's explanation; "" when unknown."""
+        from scoring import labels as vocabulary
+
+        found = vocabulary.dimension(dimension).get(str(code)) if code not in (None, "") else None
+        return found.meaning if found else ""
 
     def item_path(self, item_id: Any) -> str:
         return item_path(self.datasette, item_id)
@@ -87,9 +99,36 @@ def extra_template_vars(template, database, table, view_name, request, datasette
     async def common_vars():
         return {"hw_demo": await demo_note(datasette)}
 
+    async def item_vars():
+        pk = row_pk(request)
+        db = datasette.get_database(DATABASE)
+        rows = await fetch_rows(db, "select study_id from items where id = :id", {"id": pk}, limit_ms=1000)
+        study_id = rows[0]["study_id"] if rows else None
+        return {"hw_demo": await demo_note(datasette), "hw_checked": await item_citations(db, pk, study_id)}
+
+    async def study_vars():
+        pk = row_pk(request)
+        db = datasette.get_database(DATABASE)
+        rows = await fetch_rows(db, "select * from studies where id = :id", {"id": pk}, limit_ms=1000)
+        details = await study_details(db, rows[0]) if rows else None
+        return {"hw_demo": await demo_note(datasette), "hw_study": details}
+
     if view_name == "index":
         return home_vars
+    if view_name == "row" and database == DATABASE and request is not None and table in ("items", "studies"):
+        return item_vars if table == "items" else study_vars
     return common_vars
+
+
+def row_pk(request) -> str | None:
+    """The primary key of the row a row page shows (its URL's tilde-encoded component)."""
+    from datasette.utils import urlsafe_components
+
+    try:
+        parts = urlsafe_components(request.url_vars["pks"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return parts[0] if len(parts) == 1 else None
 
 
 def pipeline_sql(datasette) -> str | None:
