@@ -80,6 +80,9 @@ ABUSE = [
     ("?_sort=nosuchcol", "GET", "/hypewatch/items?_sort=nosuchcol"),
     ("_where=1%00", "GET", "/hypewatch/items?_where=1%00"),
     ("%5Fsearch=hair", "GET", "/hypewatch/items?%5Fsearch=hair"),
+    ("MATCH of 250,000 prefix terms", "GET", "/hypewatch.json?sql=" + quote(
+        "select count(*) from items_fts where items_fts match (with recursive c(x) as (select 1 union all "
+        "select x + 1 from c where x < 250000) select group_concat('h*', ' OR ') from c)")),
 ]
 
 

@@ -408,3 +408,21 @@ def m012_citations_checked(db: Database) -> None:
     if "citations_checked" not in db["items"].columns_dict:
         db.execute("ALTER TABLE items ADD COLUMN citations_checked TEXT")
     db.execute("CREATE INDEX IF NOT EXISTS items_citations_checked ON items(citations_checked, published)")
+
+
+@migrations()
+def m013_site_summary_with_claims_and_checks(db: Database) -> None:
+    """items_site_summary (m006) also covers claim_strength, citation_check and coverage_gap.
+
+    The items page facets on them; without them in the covering index, a facet on a filtered view
+    (evidence_stage=animal&hype=high) read the wide row of every match: 0.35-0.41 s each at a million
+    items, past the facet time limit under load, where the indexed facets take 0.07 s.
+    """
+    db.executescript(
+        """
+        DROP INDEX IF EXISTS items_site_summary;
+        CREATE INDEX items_site_summary
+            ON items(published, relevant, evidence_stage, hype, commercial_interest, publisher, source,
+                     claim_strength, citation_check, coverage_gap);
+        """
+    )

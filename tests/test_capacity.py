@@ -163,12 +163,17 @@ def test_label_facets_and_counts_read_the_covering_index(many_db):
     count = 'select count(*) from items where "hype" = :p0 and "publisher" = :p1'
     conn = sqlite3.connect(many_db)
     params = {"p0": "high", "p1": "clinic"}
-    for sql in (facet, count):
+    claims = facet.replace("select source as value", "select claim_strength as value").replace(
+        "select id, source, text", "select id, claim_strength, text").replace(
+        "where source is not null\ngroup by source", "where claim_strength is not null\ngroup by claim_strength")
+    for sql in (facet, count, claims):
         narrowed = narrow_aggregate(sql)
-        assert "indexed by items_site_summary" in narrowed
+        assert "indexed by items_site_summary" in narrowed, sql
         assert conn.execute(narrowed, params).fetchall() == conn.execute(sql, params).fetchall()
+    index = {row[2] for row in conn.execute("select * from pragma_index_xinfo('items_site_summary')")}
+    assert {"claim_strength", "citation_check", "coverage_gap"} <= index  # m013: every faceted label column
     # a column outside the index, a search's rowids or a treatment's ids: left as they are
-    for where in ('"claim_strength" = :p0', "rowid in (1, 2, 3)", "id in (select item_id from item_treatments)"):
+    for where in ('"title" = :p0', "rowid in (1, 2, 3)", "id in (select item_id from item_treatments)"):
         assert narrow_aggregate(facet.replace('"hype" = :p0 and "publisher" = :p1', where)) == \
             facet.replace('"hype" = :p0 and "publisher" = :p1', where)
     assert narrow_aggregate('select count(*) from items where "hype" = :p0') == 'select count(*) from items where "hype" = :p0'

@@ -46,8 +46,9 @@ CACHE_ENTRIES = 2000
 SQL_PROCESSES = 2
 
 
-#: The columns of the covering index items_site_summary (m006).
-SUMMARY_COLUMNS = {"published", "relevant", "evidence_stage", "hype", "commercial_interest", "publisher", "source"}
+#: The columns of the covering index items_site_summary (m006, widened by m013).
+SUMMARY_COLUMNS = {"published", "relevant", "evidence_stage", "hype", "commercial_interest", "publisher", "source",
+                   "claim_strength", "citation_check", "coverage_gap"}
 _FACET = re.compile(r'^\s*select "?(\w+)"? as value, count\(\*\) as count from \(\s*select .+? from items where (.+?)\s*\)\s*where\s',
                     re.S | re.I)
 _COUNT = re.compile(r"^\s*select count\(\*\) from items where (.+?)\s*$", re.S | re.I)
@@ -81,25 +82,23 @@ def narrow_aggregate(sql: str) -> str:
     """
     sql = sql.replace("+id in (select item_id from item_treatments", "id in (select item_id from item_treatments")
     match = _FACET.match(sql)
-    if match:
+    if match:  # a sparse filter's own index reads its few rows; else the covering index, one narrow scan
         names = _columns(match.group(2))
-        if match.group(1).lower() in SUMMARY_COLUMNS and names and names <= SUMMARY_COLUMNS:
+        index = _sparse_index(match.group(2))
+        if index is None and match.group(1).lower() in SUMMARY_COLUMNS and names and names <= SUMMARY_COLUMNS:
+            index = "items_site_summary"
+        if index:
             start = match.start(2)
             head = sql[:start]
-            sql = head[: head.rindex(" from items where ")] + " from items indexed by items_site_summary where " + sql[start:]
-        elif _sparse_index(match.group(2)):
-            start = match.start(2)
-            head = sql[:start]
-            sql = (head[: head.rindex(" from items where ")] + f" from items indexed by {_sparse_index(match.group(2))} where "
-                   + sql[start:])
+            sql = head[: head.rindex(" from items where ")] + f" from items indexed by {index} where " + sql[start:]
         return sql
     match = _COUNT.match(sql)
     if match:  # one label has its own index; two or more, read together, only the covering one
         names = _columns(match.group(1))
-        if len(names) >= 2 and names <= SUMMARY_COLUMNS:
-            sql = "select count(*) from items indexed by items_site_summary where " + match.group(1)
-        elif _sparse_index(match.group(1)):
+        if _sparse_index(match.group(1)):
             sql = f"select count(*) from items indexed by {_sparse_index(match.group(1))} where " + match.group(1)
+        elif len(names) >= 2 and names <= SUMMARY_COLUMNS:
+            sql = "select count(*) from items indexed by items_site_summary where " + match.group(1)
     return sql
 
 
