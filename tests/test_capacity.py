@@ -291,3 +291,28 @@ def _slow_sql_statuses(port: int, visitors: list[str]) -> list[int]:
 
     with ThreadPoolExecutor(len(visitors)) as pool:
         return list(pool.map(ask, enumerate(visitors)))
+
+
+def test_a_treatments_facets_and_counts_read_item_treatments_and_agree(many_db):
+    """m014: one treatment's facets and count (with label filters in any order) count item_treatments."""
+    from hypewatch.site.database import narrow_aggregate
+
+    treatment = "id in (select item_id from item_treatments where treatment = :hw_treatment_0)"
+    conn = sqlite3.connect(many_db)
+    params = {"hw_treatment_0": "minoxidil", "p0": "high"}
+    for where in (treatment, f'"hype" = :p0 and +{treatment}', f'{treatment} and "hype" = :p0'):
+        for column in ("evidence_stage", "claim_strength", "publisher", "source", "citation_check"):
+            facet = (f"select {column} as value, count(*) as count from (\n  select id, {column}, text from items "
+                     f"where {where}\n)\nwhere {column} is not null\ngroup by {column} order by count desc, value limit 13")
+            narrowed = narrow_aggregate(facet)
+            assert narrowed.startswith(f"select {column} as value, count(*) as count from item_treatments"), narrowed
+            assert conn.execute(narrowed, params).fetchall() == conn.execute(facet, params).fetchall()
+        count = f"select count(*) from items where {where}"
+        assert narrow_aggregate(count).startswith("select count(*) from item_treatments")
+        assert conn.execute(narrow_aggregate(count), params).fetchall() == conn.execute(count, params).fetchall()
+    # two treatments, or a column item_treatments does not copy: left as they are
+    two = f"{treatment} and id in (select item_id from item_treatments where treatment = :hw_treatment_1)"
+    for where in (two, f'{treatment} and "title" = :p0'):
+        count = f"select count(*) from items where {where}"
+        assert "from item_treatments where treatment = :hw_treatment_0" not in narrow_aggregate(count).split(" where ")[0]
+        assert narrow_aggregate(count).startswith("select count(*) from items")
