@@ -316,3 +316,15 @@ def test_a_treatments_facets_and_counts_read_item_treatments_and_agree(many_db):
         count = f"select count(*) from items where {where}"
         assert "from item_treatments where treatment = :hw_treatment_0" not in narrow_aggregate(count).split(" where ")[0]
         assert narrow_aggregate(count).startswith("select count(*) from items")
+
+
+def test_the_treatments_facet_of_a_label_filtered_view_counts_item_treatments_alone(many, many_db):
+    """With only label filters the treatments facet counts item_treatments' own label copies (m014):
+    the same numbers as counting the items' JSON arrays."""
+    data = fetch(many, "/hypewatch/items.json?hype=high&publisher=clinic&_size=1").json()
+    facet = {r["value"]: r["count"] for r in data["facet_results"]["treatments"]["results"]}
+    conn = sqlite3.connect(many_db)
+    expected = dict(conn.execute(
+        "select j.value, count(*) from items, json_each(items.treatments) j where hype = 'high' and publisher = 'clinic' "
+        "group by j.value order by count(*) desc, j.value limit ?", [len(facet)]).fetchall())
+    assert facet and facet == expected

@@ -176,7 +176,11 @@ class ItemTreatmentsFacet(Facet):
         for source_and_config in self.get_configs():
             config = source_and_config["config"]
             column = config.get("column") or config["simple"]
-            if " where " in self.sql.lower():
+            labels_only = _labels_only_where(self.sql)
+            if labels_only:  # filters on labels item_treatments copies (m014): count its rows alone
+                sql = (f"select treatment as value, count(*) as count from item_treatments where {labels_only} "
+                       f"group by treatment order by count desc, value limit {size + 1}")
+            elif " where " in self.sql.lower():
                 sql = (f"select treatment as value, count(*) as count from item_treatments "
                        f"where item_id in (select id from ({self.sql})) "
                        f"group by treatment order by count desc, value limit {size + 1}")
@@ -203,6 +207,19 @@ class ItemTreatmentsFacet(Facet):
                                 self.request, {f"_facet_{self.type}": column})),
                             "truncated": len(rows) > size})
         return results, timed_out
+
+
+_ITEMS_WHERE = re.compile(r"^\s*select .+? from items where (.+)$", re.S | re.I)
+
+
+def _labels_only_where(sql: str) -> str | None:
+    """The WHERE clause of the table's query when it filters only on labels item_treatments copies."""
+    from hypewatch.site.database import TREATMENT_COLUMNS, _columns
+
+    match = _ITEMS_WHERE.match(sql)
+    if not match or "select" in match.group(1).lower():
+        return None
+    return f"({match.group(1)})" if _columns(match.group(1)) <= TREATMENT_COLUMNS else None
 
 
 @hookimpl(tryfirst=True)
