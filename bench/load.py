@@ -132,9 +132,13 @@ def _children(pid: int) -> list[int]:
 
 
 def memory_kb(pid: int) -> dict[str, int]:
-    """VmHWM (peak) and VmRSS summed over the server process and its worker processes."""
+    """VmHWM (peak) and VmRSS summed over the server process and all its descendants (workers, query processes)."""
     out = {"VmHWM": 0, "VmRSS": 0}
-    for p in [pid, *_children(pid)]:
+    family, i = [pid], 0
+    while i < len(family):  # the workers and their query processes too
+        family += _children(family[i])
+        i += 1
+    for p in family:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith(("VmHWM", "VmRSS")):
