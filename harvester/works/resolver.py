@@ -341,6 +341,9 @@ class Resolver:
             validators = old is not None and old.state == "found"
             async with self._slots[service]:
                 await bucket.acquire()
+                if service in self._stopped:  # told to stop while we waited for our turn
+                    self._budget += 1
+                    return _Outcome(None)
                 self.requests[service] += 1
                 result = await self.fetcher.get(
                     url, etag=old.etag if validators else None,
