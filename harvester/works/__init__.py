@@ -1,5 +1,5 @@
-"""Cited works resolved against Crossref, PubMed and ClinicalTrials.gov."""
+"""Cited works resolved against Crossref, PubMed and ClinicalTrials.gov: parsers (bytes -> Work) and the resolver."""
 
-from .model import Work
+from .model import Work, row_to_work, work_to_row
 
-__all__ = ["Work"]
+__all__ = ["Work", "row_to_work", "work_to_row"]
