@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-__all__ = ["CITATION_COLUMNS", "save_citations", "citations_for", "items_needing_citation_check"]
+__all__ = ["CITATION_COLUMNS", "save_citations", "citations_for", "items_by_id", "items_needing_citation_check"]
 
 log = logging.getLogger(__name__)
 
@@ -101,20 +101,42 @@ def citations_for(db: Database, item_ids: Sequence[str]) -> dict[str, list[dict[
     return found
 
 
+_ITEM_COLUMNS = "id, title, summary, text, fulltext_status, doi, pmid, nct_ids, treatments, published"
+
+
 def items_needing_citation_check(db: Database, check_version: str, limit: int = 100) -> list[dict[str, Any]]:
     """Items whose citations were never checked or were checked by another version, newest first
     (by published, then first seen), with what finding references needs: id, title, summary, text,
-    fulltext_status, doi, pmid, nct_ids, treatments, published."""
-    sql = ("SELECT id, title, summary, text, fulltext_status, doi, pmid, nct_ids, treatments, published "
-           "FROM items WHERE citations_checked IS NULL OR citations_checked != ? "
-           "ORDER BY coalesce(published, first_seen_at) DESC, id LIMIT ?")
-    rows = []
-    for row in db.query(sql, [check_version, int(limit)]):
-        row = dict(row)
-        for column in ("nct_ids", "treatments"):
-            try:
-                row[column] = json.loads(row[column] or "[]")
-            except ValueError:
-                row[column] = []
-        rows.append(row)
-    return rows
+    fulltext_status, doi, pmid, nct_ids, treatments, published.
+
+    Never-checked items come first, from the index on citations_checked (a harvest's new items);
+    items checked by older rules follow, so a change of rules works through the backlog pass by pass.
+    """
+    order = "ORDER BY coalesce(published, first_seen_at) DESC, id LIMIT ?"
+    rows = [dict(r) for r in db.query(f"SELECT {_ITEM_COLUMNS} FROM items WHERE citations_checked IS NULL {order}",
+                                      [int(limit)])]
+    if len(rows) < limit:
+        rows += [dict(r) for r in db.query(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE citations_checked IS NOT NULL AND citations_checked != ? {order}",
+            [check_version, int(limit) - len(rows)])]
+    return [_decode_item(row) for row in rows]
+
+
+def items_by_id(db: Database, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The items with these ids, with the same columns as items_needing_citation_check."""
+    ids = list(dict.fromkeys(ids))
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows += [dict(r) for r in db.query(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE id IN ({', '.join('?' for _ in chunk)})", chunk)]
+    return [_decode_item(row) for row in rows]
+
+
+def _decode_item(row: dict[str, Any]) -> dict[str, Any]:
+    for column in ("nct_ids", "treatments"):
+        try:
+            row[column] = json.loads(row[column] or "[]")
+        except ValueError:
+            row[column] = []
+    return row

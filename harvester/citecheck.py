@@ -28,7 +28,7 @@ from harvester.references import Reference
 from harvester.works.model import Work
 from scoring import labels
 
-__all__ = ["Verdict", "check", "worst", "work_design", "CONFIG_PATH"]
+__all__ = ["CONFIG_PATH", "FLAGS", "Verdict", "check", "specific", "work_design", "worst"]
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +271,11 @@ def _specific(ref: Reference) -> bool:
     """Specific enough that no credible match means no such work: authors with a journal, or a title with a year, journal or author."""
     c = ref.claimed
     return bool((c.authors and c.journal) or (c.title and len(_title_stems(c.title)) >= 3 and (c.year or c.journal or c.authors)))
+
+
+def specific(ref: Reference) -> bool:
+    """Whether a free-text citation says enough to be searched for (and, unmatched, judged not found)."""
+    return _specific(ref)
 
 
 def _credible(cmp: _Comparison) -> bool:

@@ -2,6 +2,9 @@
 
 Exit status: 0 done (per-source failures are reported, not fatal), 1 every source
 failed or an operation failed, 2 usage or configuration error.
+
+Why one long module: each command is only its options and a few lines handing them to the
+library, and kept together they read like the README's table of commands, one after another.
 """
 
 from __future__ import annotations
@@ -457,6 +460,36 @@ def serve(db_path: str, host: str, port: int, workers: int, forwarded_allow_ips:
         serve_site(db_path, host=host, port=port, workers=workers, forwarded_allow_ips=forwarded_allow_ips)
     except ServeError as exc:
         raise ConfigError(str(exc)) from None
+
+
+# -- cite --------------------------------------------------------------------------------
+
+
+@cli.command()
+@common_options
+@setting_options("cite")
+def cite(db_path: str, sources_path: str | None, **options) -> None:
+    """Check what items cite and group the studies they tell: one pass of the citations job."""
+    import sqlite3
+
+    from harvester.citing import check_citations, settings_from
+    from harvester.pipeline import storage_message
+
+    settings = settings_from(pop_settings(options))
+    db = _open(db_path)
+    try:
+        outcome = check_citations(db, settings)
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"{db_path}: {storage_message(exc)}") from None
+    finally:
+        db.close()
+    if outcome.skipped:
+        click.echo(outcome.skipped)
+        return
+    asked = ", ".join(f"{name} {n}" for name, n in sorted(outcome.requests.items()) if n) or "none"
+    click.echo(f"{outcome.items} items checked: {outcome.citations} citations, {outcome.flagged} flagged "
+               f"(not found, mismatched, off topic or retracted), {outcome.unchecked} waiting for their work.")
+    click.echo(f"{outcome.works_resolved} works looked up (requests: {asked}); {outcome.studies} studies.")
 
 
 @cli.command()

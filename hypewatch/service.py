@@ -21,7 +21,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from db import store
 from db.maintenance import checkpoint_wal, prune_fetches
+from harvester.citing import CitingSettings, check_citations, settings_from
 from harvester.pipeline import HarvestSettings, harvest, rescore, storage_message
 from harvester.polling import parse_interval
 from harvester.sources import Source
@@ -52,6 +53,8 @@ class ServiceConfig:
     digest_cron: str = "15 6 * * mon"
     maintenance_every: int = 3600
     fetch_log_days: int = 90
+    citing: CitingSettings = field(default_factory=CitingSettings)
+    citations_every: int = 900
 
     @classmethod
     def from_settings(cls, db_path: str, sources: list[Source], values: dict[str, Any]) -> "ServiceConfig":
@@ -64,14 +67,15 @@ class ServiceConfig:
         return cls(db_path=db_path, sources=sources, harvest=HarvestSettings.from_settings(values),
                    tick=parse_interval(values["tick"]), digest_period=values["digest_period"],
                    digest_cron=values["digest_cron"], maintenance_every=parse_interval(values["maintenance_every"]),
-                   fetch_log_days=values["fetch_log_days"])
+                   fetch_log_days=values["fetch_log_days"], citing=settings_from(values),
+                   citations_every=parse_interval(values["citations_every"]))
 
 
 # -- the jobs ----------------------------------------------------------------------------------
 
 
 class Jobs:
-    """The three jobs. Each opens its own connection: APScheduler runs jobs in worker threads."""
+    """The four jobs. Each opens its own connection: APScheduler runs jobs in worker threads."""
 
     def __init__(self, config: ServiceConfig):
         self.config = config
@@ -120,6 +124,23 @@ class Jobs:
         log.info("digests built=%s", built)
         return built
 
+    def citations(self) -> int:
+        """Check the citations of new items and group studies; returns the number of items checked."""
+        if self.stopping.is_set() or not self.config.citing.enabled:
+            return 0
+        try:
+            db = store.open_db(self.config.db_path)
+        except store.DatabaseError as exc:
+            log.error("citations job skipped: %s", exc)
+            return 0
+        try:  # passes are minutes apart: each starts its services' rate limits afresh
+            return check_citations(db, self.config.citing).items
+        except sqlite3.Error as exc:
+            log.error("citations job stopped: %s", storage_message(exc))
+            return 0
+        finally:
+            db.close()
+
     def maintenance(self) -> dict[str, int]:
         """Keep the database tidy: scores follow the scorer, the WAL stays small, the fetch log bounded."""
         try:
@@ -154,6 +175,9 @@ def build_scheduler(jobs: Jobs, scheduler: Any = None) -> Any:
                       name="harvest due sources", next_run_time=_now(), **common)
     scheduler.add_job(jobs.digest, CronTrigger.from_crontab(config.digest_cron, timezone="UTC"), id="digest",
                       name="build digests", **common)
+    if config.citing.enabled:
+        scheduler.add_job(jobs.citations, IntervalTrigger(seconds=config.citations_every), id="citations",
+                          name="check citations, group studies", **common)
     scheduler.add_job(jobs.maintenance, IntervalTrigger(seconds=config.maintenance_every), id="maintenance",
                       name="rescore, checkpoint, prune", next_run_time=_now(), **common)
     return scheduler

@@ -63,7 +63,7 @@ def test_real_scheduler_ticks(httpserver, tmp_path):
     httpserver.expect_request("/feed").respond_with_handler(etag_handler(seen, rss(hair_items(1))))
     jobs = Jobs(config(tmp_path, [Source("feed", httpserver.url_for("/feed"), local=True, every=1)], tick="1s"))
     scheduler = build_scheduler(jobs, BackgroundScheduler(timezone="UTC"))
-    assert {j.id for j in scheduler.get_jobs()} == {"harvest", "digest", "maintenance"}
+    assert {j.id for j in scheduler.get_jobs()} == {"harvest", "digest", "citations", "maintenance"}
     assert all(j.max_instances == 1 and j.coalesce for j in scheduler.get_jobs())
     scheduler.start()
     try:
