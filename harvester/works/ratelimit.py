@@ -14,39 +14,35 @@ log = logging.getLogger(__name__)
 
 
 class TokenBucket:
-    """Spaces request starts so that no more than ``rate`` a second (``burst`` at once) go out.
+    """Spaces request starts at least 1/``rate`` seconds apart (a bucket of one token).
 
-    Implemented as virtual scheduling (GCRA): each acquire reserves the earliest allowed start and
-    then sleeps until it, so concurrent callers queue in order without a lock. ``clock`` and
-    ``sleep`` are injectable so tests can check the schedule without waiting for it.
+    Starts are taken one at a time under a lock and measured on the clock when they happen (not
+    reserved ahead), so an event loop that wakes late never releases a bunch of requests at once.
+    ``clock`` and ``sleep`` are injectable so tests can check the schedule without waiting for it.
     """
 
-    def __init__(self, rate: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("rate must be positive and burst at least 1")
+        if rate <= 0:
+            raise ValueError("rate must be positive")
         self.rate = rate
-        self.burst = burst
         self._clock = clock
         self._sleep = sleep
-        self._tat = 0.0  # theoretical arrival time of the next request
+        self._last: float | None = None
         self._paused_until = 0.0
-
-    def reserve(self) -> float:
-        """Reserve the next start time and return it (clock units); no waiting."""
-        now = self._clock()
-        interval = 1.0 / self.rate
-        tolerance = (self.burst - 1) * interval
-        tat = max(self._tat, now)
-        start = max(tat - tolerance, now, self._paused_until)
-        self._tat = max(tat, start) + interval
-        return start
+        self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
-        """Wait for our turn."""
-        delay = self.reserve() - self._clock()
-        if delay > 0:
-            await self._sleep(delay)
+        """Wait for our turn; returns when this request may start."""
+        async with self._lock:
+            while True:
+                now = self._clock()
+                ready = self._paused_until if self._last is None else max(self._last + 1.0 / self.rate,
+                                                                          self._paused_until)
+                if now >= ready:
+                    self._last = now
+                    return
+                await self._sleep(ready - now)
 
     def slow_to(self, rate: float) -> None:
         """Lower the rate (a server said its limit is lower than ours); never raises it."""

@@ -181,7 +181,19 @@ class Resolver:
             return key, self._read(key, outcome, prev.get(key), "crossref", crossref.parse_work,
                                    f"Crossref has no record of {doi}")
 
-        settled = {k: w for k, w in await asyncio.gather(*(one(k) for k in keys)) if w is not None}
+        # Chunk by chunk, so that PubMed is asked about one chunk while Crossref is asked about the next.
+        per = int(_CONFIG["pubmed"]["esearch_terms"]) * 5
+        lookups = []
+        for start in range(0, len(keys), per):
+            chunk = await asyncio.gather(*(one(k) for k in keys[start:start + per]))
+            lookups.append(asyncio.create_task(self._with_pubmed({k: w for k, w in chunk if w is not None})))
+        settled: dict[str, Work] = {}
+        for part in await asyncio.gather(*lookups):
+            settled.update(part)
+        return settled
+
+    async def _with_pubmed(self, settled: dict[str, Work]) -> dict[str, Work]:
+        """Crossref's answers completed with PubMed's records of the same DOIs."""
         # PubMed adds publication types and MeSH to what Crossref found, and is asked about the DOIs
         # Crossref does not know (DOIs of other registration agencies), so that no DOI is reported
         # missing on Crossref's word alone.
@@ -354,9 +366,8 @@ class Resolver:
             if result.status not in (429, 503):
                 return _Outcome(result)
             wait = retry_after_seconds(result.headers, utcnow())
-            if wait is not None:
-                bucket.pause_until(self.clock() + wait)
             if attempt == 1 and wait is not None and wait <= self.settings.max_retry_wait:
+                bucket.pause_until(self.clock() + wait)  # every request to the service waits, not just this one
                 log.info("works: %s said HTTP %s with Retry-After %ss; waiting once", service, result.status, wait)
                 continue
             self._stopped[service] = f"HTTP {result.status}" + (f" with Retry-After {wait}s" if wait is not None else "")
