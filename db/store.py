@@ -200,6 +200,7 @@ def save_harvest(db: Database, source: str, *, source_changes: dict[str, Any],
         for item in updated_items:
             row = encode_item(item)
             row.pop("first_seen_at", None)
+            row["citations_checked"] = None  # its text changed: what it cites is read again
             _update(db, "items", "id", row.pop("id"), row)
         if source_changes:
             _update(db, "sources", "name", source, source_changes)

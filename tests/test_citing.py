@@ -142,3 +142,17 @@ def test_switched_off_it_does_nothing(httpserver, database, services):
     outcome = check_citations(database, _settings(services, enabled=False), now=NOW)
     assert outcome.skipped and services.count() == 0
     assert database["citations"].count == 0
+
+
+def test_an_item_whose_text_changes_is_read_again(httpserver, database, services):
+    _harvest(httpserver, database)
+    check_citations(database, _settings(services), now=NOW)
+    paper, release, clinic = _items()
+    clinic["summary"] = CLINIC_TEXT.replace("3. Ortega", "3. Withdrawn reference. 4. Ortega")
+    httpserver.clear()
+    httpserver.expect_request("/Clinic").respond_with_data(rss([clinic]), content_type="application/rss+xml")
+    harvest(database, names=["Clinic"], settings=HarvestSettings(fulltext=False))
+    assert next(database.query("select citations_checked from items where title like 'Stem cell%'"))[
+        "citations_checked"] is None
+    again = check_citations(database, _settings(services), now=NOW)
+    assert again.items == 1
