@@ -35,6 +35,8 @@ from db import store
 from db.maintenance import item_breakdown, marked_source_names
 from harvester.sources import Source, SourcesError, load_sources
 
+from . import demo_services
+
 __all__ = [
     "DEMO_TABLE",
     "DemoError",
@@ -223,7 +225,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, *, send_body: bool) -> None:
         demo: DemoServer = self.server.demo  # type: ignore[attr-defined]
-        resource = demo.resources.get(urlsplit(self.path).path)
+        url = urlsplit(self.path)
+        if url.path.startswith(demo_services.PREFIX):  # the citation services' stand-ins
+            status, content_type, body = demo_services.answer(url.path, url.query)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body)
+            demo.count(status)
+            return
+        resource = demo.resources.get(url.path)
         if resource is None:
             # Item links of feeds that carry their whole text (journals, forum, registry) land here:
             # an honest 404 page that says why, rather than a stub a reader could mistake for content.
@@ -330,6 +343,7 @@ class DemoRun:
     sources_path: Path
     outcomes: list[Any] = field(default_factory=list)        # first pass, pipeline SourceOutcome
     second_pass: list[Any] = field(default_factory=list)     # conditional GETs
+    citations: Any = None                                     # the citations job's CitingOutcome
     breakdown: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -344,7 +358,8 @@ def start_demo(db_path: str | Path = "demo.db", *, port: int = 0, echo: Echo = _
     The server is left running (the caller closes ``run.server``), so whatever comes
     next, digests or the site, can still follow item links to the sample pages.
     """
-    from harvester.pipeline import HarvestSettings, harvest  # late: the CLI imports this module on every command
+    from harvester.citing import check_citations  # late: the CLI imports this module on every command
+    from harvester.pipeline import HarvestSettings, harvest
 
     db_path = Path(db_path)
     if not db_path.parent.is_dir():
@@ -373,6 +388,8 @@ def start_demo(db_path: str | Path = "demo.db", *, port: int = 0, echo: Echo = _
                 echo(line)
             run.second_pass = harvest(db, include_not_due=True, settings=settings)
             echo(_second_pass_line(run.second_pass))
+            run.citations = check_citations(db, demo_citing_settings(server.base_url))
+            echo(_citations_line(run.citations))
             run.breakdown = breakdown(db)
         finally:
             db.close()
@@ -425,6 +442,23 @@ def _summary_lines(outcomes: list[Any]) -> list[str]:
     lines.append(f"{len(outcomes)} sources: {ok} ok, {len(outcomes) - ok} not ok; "
                  f"{sum(o.new for o in outcomes)} items stored, {sum(o.filtered for o in outcomes)} filtered out")
     return lines
+
+
+def demo_citing_settings(base_url: str) -> Any:
+    """The citations job's settings for the demo: every service answered by the sample server."""
+    from harvester.citing import settings_from
+    from hypewatch.settings import resolve
+
+    return settings_from({**resolve(environ={}), **demo_services.service_urls(base_url),
+                          "contact_email": "demo@hypewatch.invalid"})
+
+
+def _citations_line(outcome: Any) -> str:
+    """What the citations job made of the sample items (the sample server plays the three services)."""
+    asked = ", ".join(f"{name} {n}" for name, n in sorted(outcome.requests.items()) if n) or "none"
+    return (f"Citations: {outcome.citations} found in {outcome.items} items, {outcome.flagged} flagged (not found, "
+            f"mismatched, off topic or retracted); {outcome.works_resolved} works looked up from sample answers of "
+            f"Crossref, PubMed and ClinicalTrials.gov (requests: {asked}); {outcome.studies} studies grouped.")
 
 
 def _second_pass_line(outcomes: list[Any]) -> str:

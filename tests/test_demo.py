@@ -31,7 +31,7 @@ from hypewatch.demo import (
 
 BROAD_FEED = "Daily Science Wire: health and science (sample)"
 OFF_TOPIC_TITLES = ("Brisk daily walks", "New space telescope", "Teenagers who sleep", "Marine heatwave", "Blood test spots")
-TEASER_ITEMS = 13  # feed items with a short teaser whose article page the demo serves
+TEASER_ITEMS = 14  # feed items with a short teaser whose article page the demo serves
 
 
 class NetworkGuard:
@@ -179,7 +179,7 @@ def test_prints_summary_and_breakdown_and_says_it_is_sample_data(demo):
     assert "5 not about hair loss, skipped" in text
     for heading in ("evidence stage:", "claim strength:", "hype:", "commercial interest:", "treatments:"):
         assert heading in text
-    assert "full text fetched for 13 teaser items" in text
+    assert f"full text fetched for {TEASER_ITEMS} teaser items" in text
 
 
 def test_server_is_shut_down_after_the_run(demo):
@@ -326,3 +326,31 @@ def test_demo_sources_template_is_valid_and_local(tmp_path):
     assert [s.name for s in sources if s.filter] == [BROAD_FEED]
     template = tomllib.loads(demo_data().joinpath("sources.toml").read_text(encoding="utf-8"))
     assert all("{base}" in s["url"] for s in template["source"])
+
+
+def test_citations_are_checked_against_the_sample_services(demo):
+    """The clinic page's references: one does not exist, one is about bone; the sample server plays
+    Crossref, PubMed and ClinicalTrials.gov, so no request leaves the machine."""
+    run, lines, conn = demo
+    assert run.citations.items >= 30 and run.citations.works_resolved >= 15
+    assert any(line.startswith("Citations:") and "flagged" in line for line in lines)
+    verdicts = {r["value"]: (r["verdict"], r["reasons"]) for r in rows(
+        conn, "select c.value, c.verdict, c.reasons from citations c join items i on i.id = c.item_id "
+              "where i.title like 'Exosome Hair Therapy%'")}
+    assert verdicts["10.5555/jrt.2025.0108"][0] == "not_found"
+    [bone] = [v for k, v in verdicts.items() if "calvarial" in k]
+    assert bone[0] == "off_topic" and "bone" in bone[1].lower()
+    assert verdicts["10.5555/efb.2026.0377"][0] == "ok"
+    flagged = rows(conn, "select count(*) as n from citations where verdict in ('not_found', 'mismatch', 'off_topic', "
+                         "'retracted')")[0]["n"]
+    assert flagged == 2  # nothing else in the sample is accused
+
+
+def test_one_study_is_told_four_ways_with_its_gaps(demo):
+    run, lines, conn = demo
+    [study] = rows(conn, "select * from studies where paper_key = 'doi:10.5555/efb.2026.0412'")
+    tellings = {r["role"]: r for r in rows(conn, "select * from study_items where study_id = ?", study["id"])}
+    assert {"journal", "press", "news", "clinic"} <= set(tellings)
+    assert study["design"] == "animal" and study["worst_gap"] == "stage_claim"
+    for role in ("press", "news", "clinic"):
+        assert tellings[role]["gap"] == "stage_claim" and tellings[role]["gap_reason"], role
