@@ -227,27 +227,13 @@ class _Handler(BaseHTTPRequestHandler):
         demo: DemoServer = self.server.demo  # type: ignore[attr-defined]
         url = urlsplit(self.path)
         if url.path.startswith(demo_services.PREFIX):  # the citation services' stand-ins
-            status, content_type, body = demo_services.answer(url.path, url.query)
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if send_body:
-                self.wfile.write(body)
-            demo.count(status)
+            self._plain(demo, *demo_services.answer(url.path, url.query), send_body=send_body)
             return
         resource = demo.resources.get(url.path)
         if resource is None:
             # Item links of feeds that carry their whole text (journals, forum, registry) land here:
             # an honest 404 page that says why, rather than a stub a reader could mistake for content.
-            status, body = HTTPStatus.NOT_FOUND, _NOT_FOUND_PAGE
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if send_body:
-                self.wfile.write(body)
-            demo.count(status)
+            self._plain(demo, HTTPStatus.NOT_FOUND, "text/html; charset=utf-8", _NOT_FOUND_PAGE, send_body=send_body)
             return
         if _not_modified(self.headers, resource):
             self.send_response(HTTPStatus.NOT_MODIFIED)
@@ -265,6 +251,16 @@ class _Handler(BaseHTTPRequestHandler):
         if send_body:
             self.wfile.write(resource.body)
         demo.count(HTTPStatus.OK)
+
+    def _plain(self, demo: DemoServer, status: int, content_type: str, body: bytes, *, send_body: bool) -> None:
+        """An answer without validators (the services' stand-ins, the 404 page)."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+        demo.count(status)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server signature
         log.debug("demo server %s %s", self.address_string(), format % args)
