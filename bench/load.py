@@ -202,8 +202,8 @@ async def drive(base: str, clients: int, seconds: float, ids: list[str], abuse: 
                 else:
                     path = make(r, ids)
                 a = time.perf_counter()
-                try:
-                    resp = await http.get(path)
+                try:  # each client is a visitor of its own (the server trusts 127.0.0.1 to name it)
+                    resp = await http.get(path, headers={"X-Forwarded-For": f"198.51.100.{n + 1}"})
                     status = resp.status_code
                 except httpx.HTTPError:
                     status = 599
@@ -234,7 +234,7 @@ async def run_abuse(http: httpx.AsyncClient) -> list[tuple[str, int, float, int,
     for name, method, path in ABUSE:
         a = time.perf_counter()
         try:
-            resp = await http.request(method, path)
+            resp = await http.request(method, path, headers={"X-Forwarded-For": "203.0.113.66"})
             out.append((name, resp.status_code, (time.perf_counter() - a) * 1000, len(resp.content), ""))
         except httpx.HTTPError as e:
             out.append((name, 599, (time.perf_counter() - a) * 1000, 0, type(e).__name__))
