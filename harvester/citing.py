@@ -44,7 +44,7 @@ __all__ = ["CHECK_VERSION", "CitingOutcome", "CitingSettings", "check_citations"
 
 log = logging.getLogger(__name__)
 
-_RULES = "citing-1"  # bump when this module changes what is stored
+_RULES = "citing-2"  # bump when what is stored changes (this module, the extraction or parsers it reads through)
 _DATA_FILES = (Path(citecheck.__file__).with_name("citecheck.toml"),
                Path(references.__file__).with_name("references.toml"),
                Path(studies.__file__).with_name("studies.toml"))
