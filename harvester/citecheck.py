@@ -385,7 +385,8 @@ def _design_problem(ref: Reference, work: Work, design: str | None, source: str 
         basis = f"lists {_work_id(work)} with the publication types {_join(work.pub_types)}"
     else:
         trial = work.trial or {}
-        shown = ", ".join(f"{k.replace('_', ' ')} {trial[k]}" for k in ("study_type", "allocation") if trial.get(k))
+        shown = ", ".join(f"{k.replace('_', ' ')} {str(trial[k]).replace('_', ' ')}"
+                          for k in ("study_type", "allocation") if trial.get(k))
         basis = f"records {_work_id(work)} as a registered study ({shown})"
     words = f" ('{_clip(ref.claimed.design_words, 80)}')" if ref.claimed.design_words else ""
     return (f"{_service(work)} {basis}, so its design is '{labels.name('evidence_stage', design)}', weaker than "

@@ -39,11 +39,12 @@ from .references import Reference
 from .works.model import Work, query_key, row_to_work, work_to_row
 from .works.resolver import Resolver, ResolverSettings, resolver_fetcher
 
-__all__ = ["CHECK_VERSION", "CitingOutcome", "CitingSettings", "check_citations", "check_version", "settings_from"]
+__all__ = ["CHECK_VERSION", "CitingOutcome", "CitingSettings", "check_citations", "check_version", "judge", "lookup_key",
+           "settings_from"]
 
 log = logging.getLogger(__name__)
 
-_RULES = "citing-1"  # bump when this module changes what is stored
+_RULES = "citing-2"  # bump when what is stored changes (this module, the extraction or parsers it reads through)
 _DATA_FILES = (Path(citecheck.__file__).with_name("citecheck.toml"),
                Path(references.__file__).with_name("references.toml"),
                Path(studies.__file__).with_name("studies.toml"))
@@ -147,8 +148,10 @@ def _own_keys(item: dict[str, Any]) -> list[str]:
     return keys
 
 
-def _work_key(ref: Reference) -> str | None:
-    """The work a reference is looked up under; None for a citation too vague to search for."""
+def lookup_key(ref: Reference) -> str | None:
+    """The work a reference is looked up under; None for a citation too vague to search for.
+
+    Public so that bench/citations.py resolves the labelled set's references exactly as the job does."""
     if ref.kind == "citation":
         return query_key(ref.value) if citecheck.specific(ref) else None
     return ref.work_key
@@ -161,7 +164,7 @@ def _work_keys(items: list[dict[str, Any]], found: dict[str, list[Reference]]) -
     for item in items:
         keys += _own_keys(item)
         for ref in found[item["id"]]:
-            key = _work_key(ref)
+            key = lookup_key(ref)
             if key:
                 keys.append(key)
                 if ref.kind == "citation":
@@ -197,14 +200,20 @@ def _with_design(work: Work) -> dict[str, Any]:
     return row
 
 
-def _citation_row(ref: Reference, works: dict[str, Work], item: dict[str, Any]) -> dict[str, Any]:
-    key = _work_key(ref)
+def judge(ref: Reference, works: dict[str, Work], item: dict[str, Any]) -> citecheck.Verdict:
+    """The verdict on one reference of ``item`` given the works at hand (keyed as ``lookup_key`` gives)."""
+    key = lookup_key(ref)
     if ref.kind == "citation" and key is None:
-        verdict = citecheck.Verdict("unverified", (
+        return citecheck.Verdict("unverified", (
             f"'{ref.value[:160]}' gives too little (no first author with a journal, or a title with a year) to look up.",))
-    else:
-        verdict = citecheck.check(ref, works.get(key) if key else None, item_title=item.get("title") or "",
-                                  item_text=item.get("text") or "", treatments=item.get("treatments") or ())
+    return citecheck.check(ref, works.get(key) if key else None, item_title=item.get("title") or "",
+                           item_text=item.get("text") or item.get("summary") or "",
+                           treatments=item.get("treatments") or ())
+
+
+def _citation_row(ref: Reference, works: dict[str, Work], item: dict[str, Any]) -> dict[str, Any]:
+    key = lookup_key(ref)
+    verdict = judge(ref, works, item)
     return {"kind": ref.kind, "value": ref.value, "context": ref.context, "claimed": asdict(ref.claimed),
             "work_key": verdict.matched_key or key, "verdict": verdict.code, "flags": list(verdict.flags),
             "reasons": list(verdict.reasons), "design": verdict.design, "on_topic": verdict.on_topic}

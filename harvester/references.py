@@ -654,7 +654,8 @@ def _journal_after(
     takes the NLM form that ends in a full stop and a year ("Stem Cells Transl Med. 2018").
     """
     if abbreviated:
-        m = re.match(r"[,.]?\s*(?:\((?:1[89]|20)\d\d\)\s*)?(?:in\s+(?:the\s+)?)?", sentence[pos:])
+        # "Li et al. (2019) in ...", and "Smith et al. (J Cosmet Dermatol, 2020)": the journal may open a bracket
+        m = re.match(r"[,.]?\s*(?:\((?:1[89]|20)\d\d\)\s*)?(?:\((?=[A-Z]))?(?:in\s+(?:the\s+)?)?", sentence[pos:])
         pos += m.end() if m else 0
     words: list[tuple[str, int]] = []  # (word, end)
     prev_end = pos

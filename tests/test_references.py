@@ -620,3 +620,12 @@ def test_footnote_mark_after_the_journal():
 def test_mention_value_includes_a_year_written_after_it():
     r = one("Kim et al., 2021, showed the same.")
     assert r.value == "Kim et al., 2021"
+
+
+def test_a_journal_in_brackets_after_et_al():
+    """"Smith et al. (J Cosmet Dermatol, 2020)": the bracket opens the journal; a bracket without a journal cue names none."""
+    [ref] = find_references("t", "as shown by Smith et al. (J Cosmet Dermatol, 2020)")
+    assert (ref.kind, ref.claimed.authors, ref.claimed.journal, ref.claimed.year) == (
+        "citation", ("Smith",), "J Cosmet Dermatol", 2020)
+    [ref] = find_references("t", "Smith et al. (Figure 2, 2020) showed it.")
+    assert ref.claimed.journal is None

@@ -152,6 +152,20 @@ def test_study_record_to_trial_work():
     assert work.trial["interventions"] == [{"type": "drug", "name": "Baricitinib"}]
 
 
+def test_a_single_arm_study_keeps_its_design():
+    """Allocation "NA" (one arm) is the design of a cited trial: the checker needs it to see an RCT claim fail."""
+    import json
+
+    from harvester.citecheck import work_design
+
+    record = json.loads(study("NCT01234567", "Exosome injections for hair loss"))
+    record["protocolSection"]["designModule"]["designInfo"] = {"allocation": "NA", "interventionModel": "SINGLE_GROUP"}
+    work = parse_study(json.dumps(record).encode(), "nct:NCT01234567")
+    assert work.trial["allocation"] == "single_group"
+    assert work_design(work) == ("human_uncontrolled", "trial record")
+    assert parse_study(study("NCT01234567", "Baricitinib"), "nct:NCT01234567").trial["allocation"] == "randomized"
+
+
 def test_study_garbage_and_other_registries():
     assert parse_study(b'{"protocolSection": {"identif', "nct:NCT01234567").state == "error"
     assert parse_study(b'{"studies": []}', "nct:NCT01234567").state == "error"

@@ -65,7 +65,7 @@ def parse_study(body: bytes, key: str) -> Work:
             "sponsor": meta.get("sponsor"),
             "sponsor_class": meta.get("sponsor_class"),
             "study_type": meta.get("study_type"),
-            "allocation": meta.get("allocation"),
+            "allocation": meta.get("allocation") or _single_group(proto),
             "masking": meta.get("masking"),
             "result_pmids": list(meta.get("result_pmids", [])),
         },
@@ -79,6 +79,19 @@ def unsupported(key: str) -> Work:
     registry = _REGISTRIES.get(kind, kind or "this registry")
     return Work(key=key, service="none", state="unsupported",
                 error=f"{registry} records are not looked up; only ClinicalTrials.gov (NCT) trials are")
+
+
+def _single_group(proto: dict) -> str | None:
+    """"single_group" when the record says one arm (allocation "NA", or the single-group model).
+
+    The feed adapter leaves a single-arm study's allocation out (nothing to show on an item), but
+    for a cited trial it is the design itself: one arm cited as "a randomized controlled trial" is
+    a design mismatch the checker can only see if the record keeps it.
+    """
+    info = as_dict(as_dict(proto.get("designModule")).get("designInfo"))
+    if str(info.get("allocation") or "").upper() == "NA" or str(info.get("interventionModel") or "").upper() == "SINGLE_GROUP":
+        return "single_group"
+    return None
 
 
 def _error(key: str, message: str) -> Work:
