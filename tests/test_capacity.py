@@ -263,7 +263,9 @@ def test_serve_with_two_workers_answers_and_stops_on_sigterm(many_db):
         # visitor (new connections, spread over both processes), two run and four are refused; a
         # second visitor, named by the trusted proxy header, still gets its own two.
         statuses = _slow_sql_statuses(port, ["203.0.113.7"] * 6 + ["203.0.113.8"] * 2)
-        assert sorted(statuses[:6]) == [400, 400, 429, 429, 429, 429], statuses
+        # Counted per worker, two workers would run four and refuse two; a request that arrives after
+        # one has finished (a busy machine) may run, so: at least three refused, none failed otherwise.
+        assert statuses[:6].count(429) >= 3 and set(statuses[:6]) <= {400, 429}, statuses
         assert statuses[6:] == [400, 400], statuses
     finally:
         proc.send_signal(signal.SIGTERM)
