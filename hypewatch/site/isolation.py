@@ -8,7 +8,7 @@ a minute, and ``sqlite3_interrupt`` is only noticed after the parse. A thread ca
 from outside; a process can. So the requests the guard marks as ad-hoc SQL (``?sql=``,
 ``?_where=``) execute here: a small pool of processes, each with its own read-only connection
 under the same limits, authorizer and SQL functions as the site's; when a query outlives its time
-limit by a grace second, its process is killed and replaced, and the visitor gets Datasette's
+limit by half a second, its process is killed and replaced, and the visitor gets Datasette's
 usual "query took too long". Pages, feeds and the site's own queries never come here.
 """
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 #: True while the guard handles a request it counts as ad-hoc SQL (set around the whole request).
 ADHOC: contextvars.ContextVar[bool] = contextvars.ContextVar("hypewatch_adhoc_sql", default=False)
-GRACE_S = 1.0  # past the time limit, before the process is killed
+GRACE_S = 0.5  # past the time limit, before the process is killed
 START_TIMEOUT_S = 60.0
 
 
