@@ -105,14 +105,14 @@ _ITEM_COLUMNS = "id, title, summary, text, fulltext_status, doi, pmid, nct_ids, 
 
 
 def items_needing_citation_check(db: Database, check_version: str, limit: int = 100) -> list[dict[str, Any]]:
-    """Items whose citations were never checked or were checked by another version, newest first
-    (by published, then first seen), with what finding references needs: id, title, summary, text,
+    """Items whose citations were never checked or were checked by another version, newest published
+    first (undated ones last), with what finding references needs: id, title, summary, text,
     fulltext_status, doi, pmid, nct_ids, treatments, published.
 
     Never-checked items come first, from the index on citations_checked (a harvest's new items);
     items checked by older rules follow, so a change of rules works through the backlog pass by pass.
     """
-    order = "ORDER BY coalesce(published, first_seen_at) DESC, id LIMIT ?"
+    order = "ORDER BY published DESC LIMIT ?"  # the index (citations_checked, published) in order: no sort
     rows = [dict(r) for r in db.query(f"SELECT {_ITEM_COLUMNS} FROM items WHERE citations_checked IS NULL {order}",
                                       [int(limit)])]
     if len(rows) < limit:
