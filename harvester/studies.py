@@ -299,13 +299,23 @@ def group(items: Sequence[Mapping[str, Any]], works: Mapping[str, Mapping[str, A
                      key=lambda t: (t[2], t[0]))
     target_days = [t[2] for t in targets]
     window = timedelta(days=cfg.window_days)
+    # Every rule needs at least one shared specific entity: only targets sharing one are compared
+    # (all pairs of 5,000 items of one window took 15 s; most share nothing).
+    by_entity: dict[str, list[int]] = {}
+    for index, target in enumerate(targets):
+        for entity in target[1].specific:
+            by_entity.setdefault(entity, []).append(index)
     for item in ordered:
         if links[item.id] or item.id in word_link or item.day is None:
             continue
         prof = profiles[item.id]
         matches: list[tuple[int, float, str, str]] = []
         start, stop = bisect_left(target_days, item.day - window), bisect_right(target_days, item.day + window)
-        for target_node, tprof, tday, tlabel in targets[start:stop]:
+        if min(cfg.min_entities, cfg.min_entities_with_close_title, cfg.min_entities_any_title) < 1:
+            candidates = list(range(start, stop))  # a rule that needs no shared entity: compare them all
+        else:
+            candidates = sorted({i for entity in prof.specific for i in by_entity.get(entity, ()) if start <= i < stop})
+        for target_node, tprof, tday, tlabel in (targets[i] for i in candidates):
             if target_node == f"item:{item.id}":
                 continue
             ok, shared, sim = _entities_match(prof, tprof, cfg)
