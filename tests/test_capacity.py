@@ -330,3 +330,36 @@ def test_the_treatments_facet_of_a_label_filtered_view_counts_item_treatments_al
         "select j.value, count(*) from items, json_each(items.treatments) j where hype = 'high' and publisher = 'clinic' "
         "group by j.value order by count(*) desc, j.value limit ?", [len(facet)]).fetchall())
     assert facet and facet == expected
+
+
+def test_a_tables_csv_stream_pages_have_a_longer_time_limit(many_db, monkeypatch):
+    """A page of a table's streamed CSV runs under STREAM_PAGE_LIMIT_MS, not the site's limit: on a busy
+    machine a 250-row page took over a second and the stream ended with the error inside the CSV."""
+    from datasette.database import QueryInterrupted
+
+    from hypewatch.site import database
+    from hypewatch.site.isolation import STREAM
+
+    ds = make_app(many_db)
+    ds.sql_time_limit_ms = 100
+    db = ds.get_database("hypewatch")
+    slow = "with recursive c(x) as (select 1 union all select x + 1 from c where x < 1000000) select max(x) from c"
+
+    async def page(streaming: bool):
+        token = STREAM.set(streaming)
+        try:
+            return await db.execute(slow)
+        finally:
+            STREAM.reset(token)
+
+    with pytest.raises(QueryInterrupted):
+        run(page(False))
+    assert run(page(True)).rows[0][0] == 1000000
+    # and the guard marks a table's CSV stream (not a query's CSV, not a page) as one
+    seen = []
+    real = database.run_rows
+    monkeypatch.setattr(database, "run_rows", lambda *a: seen.append(a[0]) or real(*a))
+    stream = fetch(make_app(many_db), "/hypewatch/items.csv?_stream=on&hype=high")
+    assert stream.status_code == 200 and any("from items" in sql for sql in seen)
+    seen.clear()
+    assert fetch(make_app(many_db), "/hypewatch/items.csv?hype=high").status_code == 200 and not seen

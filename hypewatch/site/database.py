@@ -31,7 +31,7 @@ from datasette.database import Database, QueryInterrupted, Results
 from datasette.utils import sqlite_timelimit
 
 from hypewatch.site import DATABASE, site_config
-from hypewatch.site.isolation import ADHOC, QueryProcesses
+from hypewatch.site.isolation import ADHOC, STREAM, QueryProcesses
 from hypewatch.site.state import data_state
 
 __all__ = ["SiteDatabase"]
@@ -178,6 +178,9 @@ class SiteDatabase(Database):
         if match and not match.group(1).lower().endswith((", id", ", id desc")):
             sql = f"{match.group(1)}, id {match.group(2)}"
         if not _AGGREGATE.match(sql):
+            if STREAM.get():  # a page of a table's CSV stream: a cut stream is a half-answer
+                return await self.execute_fn(functools.partial(
+                    run_rows, sql, params or {}, STREAM_PAGE_LIMIT_MS, self._max_rows(page_size) if truncate else None))
             return await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
         original, sql = sql, narrow_aggregate(sql)
         try:
@@ -210,11 +213,13 @@ class SiteDatabase(Database):
         time_limit_ms = self.ds.sql_time_limit_ms
         if custom_time_limit and custom_time_limit < time_limit_ms:
             time_limit_ms = custom_time_limit
-        max_rows = self.ds.max_returned_rows
-        if max_rows == (page_size or self.ds.page_size):
-            max_rows += 1
-        return await self._query_processes.execute(sql, params, truncate=truncate, max_rows=max_rows,
+        return await self._query_processes.execute(sql, params, truncate=truncate, max_rows=self._max_rows(page_size),
                                                    time_limit_ms=time_limit_ms)
+
+    def _max_rows(self, page_size) -> int:
+        """Datasette's truncation: max_returned_rows, one more when it equals the page size."""
+        max_rows = self.ds.max_returned_rows
+        return max_rows + 1 if max_rows == (page_size or self.ds.page_size) else max_rows
 
     def _summary_queries(self) -> set[str]:
         """The canned queries named in the plugin setting summary_queries, whitespace-normalised."""
@@ -253,6 +258,27 @@ def aggregate_max_age(datasette) -> float:
 
 #: The time limit of the summary canned queries (summary_queries): they scan a table once per harvest.
 SUMMARY_LIMIT_MS = 10_000
+
+
+#: The time limit of each page of a table's streamed CSV. A page reads 250 rows by the keyset index
+#: in milliseconds; on a machine loaded by other work one took over the 1 s limit, and the stream
+#: ended with the error inside the CSV. Streams count against the per-client limit (guard).
+STREAM_PAGE_LIMIT_MS = 5_000
+
+
+def run_rows(sql: str, params, limit_ms: int, max_rows: int | None, conn) -> Results:
+    """Datasette's execute with our own time limit: at most ``max_rows`` rows (truncated) when given."""
+    with sqlite_timelimit(conn, limit_ms):
+        try:
+            cursor = conn.execute(sql, params)
+            if max_rows is None:
+                return Results(cursor.fetchall(), False, cursor.description)
+            rows = cursor.fetchmany(max_rows + 1)
+            return Results(rows[:max_rows], len(rows) > max_rows, cursor.description)
+        except sqlite3.OperationalError as e:
+            if e.args == ("interrupted",):
+                raise QueryInterrupted(e, sql, params) from None
+            raise
 
 
 def run_long(sql: str, params, limit_ms: int, conn) -> Results:

@@ -17,7 +17,7 @@ from datasette.utils.asgi import Response
 
 from hypewatch.site import DATABASE
 from hypewatch.site.headers import security_headers
-from hypewatch.site.isolation import ADHOC
+from hypewatch.site.isolation import ADHOC, STREAM
 from hypewatch.site.slots import ClientSlots
 
 log = logging.getLogger(__name__)
@@ -153,8 +153,9 @@ def asgi_wrapper(datasette):
                                                    keep_blank_values=True)}
             client = (scope.get("client") or ("unknown",))[0]
             adhoc = is_adhoc_sql(path, names)
+            streamed = "_stream" in names and "sql" not in names and path.endswith(".csv")  # a table's CSV stream
             held = None
-            if adhoc:
+            if adhoc or streamed:  # both hold a SQL thread for a while: limited per client
                 if sum(running.values()) >= max(1, int(datasette.setting("num_sql_threads") or 1) - 1):
                     return await plain(503, "The SQL endpoint is busy; try again in a moment.",
                                        {"retry-after": "2"}).asgi_send(send)
@@ -164,8 +165,8 @@ def asgi_wrapper(datasette):
                                             f"{SQL_PER_CLIENT}. Wait for one to finish.",
                                        {"retry-after": "2"}).asgi_send(send)
                 running[client] += 1
-            streamed = "_stream" in names and "sql" not in names and path.endswith(".csv")  # a table's CSV stream
             token = ADHOC.set(adhoc)  # its queries run in a process that can be killed (isolation)
+            stream_token = STREAM.set(streamed and not adhoc)  # its pages get a longer limit (database)
             try:
                 if path.startswith(STATIC) or streamed:
                     await app(scope, receive, send)
@@ -176,6 +177,7 @@ def asgi_wrapper(datasette):
                 log.warning("response over %s bytes refused path=%s", MAX_RESPONSE_BYTES, path)
             finally:
                 ADHOC.reset(token)
+                STREAM.reset(stream_token)
                 if held is not None:
                     slots.release(held)
                     running[client] -= 1

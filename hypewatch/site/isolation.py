@@ -26,12 +26,14 @@ from typing import Any
 
 from datasette.database import QueryInterrupted, Results
 
-__all__ = ["ADHOC", "QueryProcesses"]
+__all__ = ["ADHOC", "STREAM", "QueryProcesses"]
 
 log = logging.getLogger(__name__)
 
 #: True while the guard handles a request it counts as ad-hoc SQL (set around the whole request).
 ADHOC: contextvars.ContextVar[bool] = contextvars.ContextVar("hypewatch_adhoc_sql", default=False)
+#: True while the guard handles a table's streamed CSV (our own keyset queries over the filters).
+STREAM: contextvars.ContextVar[bool] = contextvars.ContextVar("hypewatch_csv_stream", default=False)
 GRACE_S = 0.5  # past the time limit, before the process is killed
 START_TIMEOUT_S = 60.0
 
