@@ -112,3 +112,24 @@ def test_jobs_on_a_database_that_refuses_writes_log_one_line(tmp_path, monkeypat
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 3 and not any(r.exc_info for r in errors)
     assert all("free disk space" in r.getMessage() for r in errors)
+
+
+def test_the_citations_job_checks_new_items_through_the_configured_services(httpserver, tmp_path):
+    from tests.works_server import FakeServices, crossref_work
+
+    doi = "10.5555/svc.2026.0001"
+    items = hair_items(1)
+    items[0]["summary"] = f"Minoxidil regrew hair in a trial (doi: {doi})."
+    httpserver.expect_request("/feed").respond_with_data(rss(items), content_type="application/rss+xml")
+    with FakeServices() as fake:
+        fake.crossref_works[doi] = crossref_work(doi, "Minoxidil and hair regrowth", ["Okafor"], "J Hair Res", 2026)
+        jobs = Jobs(config(tmp_path, [Source("feed", httpserver.url_for("/feed"), local=True)],
+                           crossref_url=fake.crossref, eutils_url=fake.eutils, clinicaltrials_url=fake.clinicaltrials))
+        jobs.harvest_tick()
+        assert jobs.citations() == 1
+        assert fake.count("crossref") >= 1
+    db = open_db(str(tmp_path / "svc.db"))
+    assert [r["verdict"] for r in db.query("select verdict from citations")] == ["ok"]
+    off = Jobs(config(tmp_path, [], citations=False))
+    assert off.citations() == 0 and "citations" not in {j.id for j in build_scheduler(
+        off, BackgroundScheduler(timezone="UTC")).get_jobs()}
