@@ -28,7 +28,7 @@ from harvester.references import Reference
 from harvester.works.model import Work
 from scoring import labels
 
-__all__ = ["CONFIG_PATH", "FLAGS", "Verdict", "check", "specific", "work_design", "worst"]
+__all__ = ["CONFIG_PATH", "FLAGS", "Verdict", "candidate_work", "check", "specific", "work_design", "worst"]
 
 log = logging.getLogger(__name__)
 
@@ -523,6 +523,11 @@ def _judge_found(ref: Reference, work: Work, *, item_title: str, item_text: str,
     if _is_preprint(work) or ref.preprint:
         reasons.append(f"{wid} is a preprint: not peer reviewed when posted.")
     return _verdict(flags, reasons, design=design, design_source=source, on_topic=on_topic, matched_key=matched_key)
+
+
+def candidate_work(cand: dict, service: str) -> Work:
+    """A Work from one candidate of a bibliographic search (a Work as dict, with the search's score)."""
+    return _candidate_work(cand, service)
 
 
 def _candidate_work(cand: dict, service: str) -> Work:

@@ -103,6 +103,8 @@ def test_a_clinic_pages_references_are_looked_up_and_judged(httpserver, database
     assert verdicts["10.5555/invented.2020.0001"] == "not_found"  # Crossref answers 404
     [bone] = [v for k, v in verdicts.items() if "tricalcium" in k]
     assert bone == "off_topic"  # bone regeneration cited for hair growth
+    [matched] = database.query("select * from works where key = 'doi:10.5966/sctm.2017.0012'")  # kept under its DOI
+    assert matched["state"] == "found" and "bone" in matched["title"]
     assert verdicts[PAPER_DOI] == "ok"
     clinic = next(database.query("select citation_check, citations_checked from items where title like 'Stem cell%'"))
     assert clinic["citation_check"] == "not_found" and clinic["citations_checked"] == CHECK_VERSION
