@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .store import json_list
+
 __all__ = ["CITATION_COLUMNS", "save_citations", "citations_for", "items_by_id", "items_needing_citation_check"]
 
 log = logging.getLogger(__name__)
@@ -135,8 +137,5 @@ def items_by_id(db: Database, ids: Sequence[str]) -> list[dict[str, Any]]:
 
 def _decode_item(row: dict[str, Any]) -> dict[str, Any]:
     for column in ("nct_ids", "treatments"):
-        try:
-            row[column] = json.loads(row[column] or "[]")
-        except ValueError:
-            row[column] = []
+        row[column] = json_list(row[column])
     return row

@@ -12,6 +12,8 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
+from .store import json_list
+
 __all__ = [
     "DIGEST_ITEM_COLUMNS",
     "attach_checks",
@@ -35,16 +37,6 @@ DIGEST_ITEM_COLUMNS = (
 DIGEST_JSON_FIELDS = ("counts", "item_ids")
 
 
-def _json_list(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return value
-    try:
-        decoded = json.loads(value or "[]")
-    except (TypeError, ValueError):
-        return []
-    return decoded if isinstance(decoded, list) else []
-
-
 def digest_items(db: Database, start: str, end: str) -> list[dict[str, Any]]:
     """Relevant, scored items first seen in [start, end), oldest first, with JSON fields decoded."""
     sql = (f"SELECT {', '.join(DIGEST_ITEM_COLUMNS)} FROM items "
@@ -52,8 +44,8 @@ def digest_items(db: Database, start: str, end: str) -> list[dict[str, Any]]:
            "ORDER BY first_seen_at, id")
     items = list(db.query(sql, [start, end]))
     for item in items:
-        item["treatments"] = [t for t in _json_list(item["treatments"]) if isinstance(t, str)]
-        item["reasons"] = [r for r in _json_list(item["reasons"]) if isinstance(r, dict)]
+        item["treatments"] = [t for t in json_list(item["treatments"]) if isinstance(t, str)]
+        item["reasons"] = [r for r in json_list(item["reasons"]) if isinstance(r, dict)]
     return items
 
 
@@ -81,7 +73,7 @@ def attach_checks(db: Database, items: list[dict[str, Any]], flags: tuple[str, .
                 [item["id"], *flags, MAX_CITATIONS_PER_ITEM]).fetchall()
             item["citation_problems"] = [
                 {"verdict": r[0], "kind": r[1], "value": r[2], "context": r[3],
-                 "reasons": [str(x) for x in _json_list(r[4]) if x not in (None, "")],
+                 "reasons": [str(x) for x in json_list(r[4]) if x not in (None, "")],
                  "work_title": r[5], "work_journal": r[6], "work_year": r[7]} for r in rows]
         if gaps and item.get("coverage_gap") in gaps and item.get("study_id"):
             row = db.execute(

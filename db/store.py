@@ -47,6 +47,17 @@ class DatabaseError(Exception):
     """The database file cannot be opened or is not a hypewatch database."""
 
 
+def json_list(value: Any) -> list[Any]:
+    """A JSON array column as a list: [] for NULL, bad JSON or anything that is not an array."""
+    if isinstance(value, list):
+        return value
+    try:
+        decoded = json.loads(value or "[]")
+    except (TypeError, ValueError):
+        return []
+    return decoded if isinstance(decoded, list) else []
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

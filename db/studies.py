@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .store import json_list
+
 __all__ = ["GROUPING_COLUMNS", "items_for_grouping", "save_studies", "study", "works_for_grouping"]
 
 #: The items columns grouping reads; the long text is cut (names and journals sit near the top).
@@ -126,7 +128,7 @@ def items_for_grouping(db: Database, since: str | None, *, limit: int = 5000) ->
     items = [dict(row) for row in db.query(sql, params)]
     by_id = {item["id"]: item for item in items}
     for item in items:
-        item["nct_ids"] = _json_list(item.get("nct_ids"))
+        item["nct_ids"] = json_list(item.get("nct_ids"))
         item["cites"] = []
     if "citations" in db.table_names():
         ids = list(by_id)
@@ -153,7 +155,7 @@ def works_for_grouping(db: Database, items: Iterable[Mapping[str, Any]]) -> dict
             keys.append(f"doi:{str(item['doi']).lower()}")
         if item.get("pmid"):
             keys.append(f"pmid:{item['pmid']}")
-        keys += [f"nct:{n}" for n in _json_list(item.get("nct_ids"))]
+        keys += [f"nct:{n}" for n in json_list(item.get("nct_ids"))]
         keys += [k for k in item.get("cites") or [] if isinstance(k, str)]
     keys = list(dict.fromkeys(keys))
     works: dict[str, dict[str, Any]] = {}
@@ -185,16 +187,6 @@ def study(db: Database, id: str) -> dict[str, Any] | None:
         "SELECT s.*, i.title, i.url, i.source FROM study_items s LEFT JOIN items i ON i.id = s.item_id "
         "WHERE s.study_id = ? ORDER BY s.published IS NULL, s.published, s.item_id", [id])]
     return row
-
-
-def _json_list(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return value
-    try:
-        decoded = json.loads(value or "[]")
-    except (TypeError, ValueError):
-        return []
-    return decoded if isinstance(decoded, list) else []
 
 
 def _decode_work(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -103,8 +103,9 @@ def check_citations(db: Any, settings: CitingSettings = CitingSettings(), *, tra
     works = {key: row_to_work(row) for key, row in works_db.cached_works(db, keys).items()}
     order = labels.codes("citation_check")
     for item in items:
-        rows = [_citation_row(ref, works, item) for ref in found[item["id"]]]
-        _keep_matched_works(db, rows, works)
+        refs = found[item["id"]]
+        rows = [_citation_row(ref, works, item) for ref in refs]
+        _keep_matched_works(db, refs, rows, works)
         citations_db.save_citations(db, item["id"], rows, CHECK_VERSION, order=order)
         outcome.items += 1
         outcome.citations += len(rows)
@@ -213,20 +214,19 @@ def judge(ref: Reference, works: dict[str, Work], item: dict[str, Any]) -> citec
 
 
 def _citation_row(ref: Reference, works: dict[str, Work], item: dict[str, Any]) -> dict[str, Any]:
-    key = lookup_key(ref)
     verdict = judge(ref, works, item)
     return {"kind": ref.kind, "value": ref.value, "context": ref.context, "claimed": asdict(ref.claimed),
-            "work_key": verdict.matched_key or key, "verdict": verdict.code, "flags": list(verdict.flags),
+            "work_key": verdict.matched_key or lookup_key(ref), "verdict": verdict.code, "flags": list(verdict.flags),
             "reasons": list(verdict.reasons), "design": verdict.design, "on_topic": verdict.on_topic}
 
 
-def _keep_matched_works(db: Any, rows: list[dict[str, Any]], works: dict[str, Work]) -> None:
+def _keep_matched_works(db: Any, refs: list[Reference], rows: list[dict[str, Any]], works: dict[str, Work]) -> None:
     """Store the works free-text citations were matched to under their own keys (from the search's
     records), so the site shows them and studies can link the items citing them."""
     matched = []
-    for row in rows:
-        key, query = row["work_key"], _query_key_of(row)
-        if row["kind"] != "citation" or not key or key == query or key in works or query not in works:
+    for ref, row in zip(refs, rows):
+        key, query = row["work_key"], lookup_key(ref)
+        if ref.kind != "citation" or not key or key == query or key in works or query not in works:
             continue
         search = works[query]
         for candidate in search.candidates:
@@ -238,11 +238,6 @@ def _keep_matched_works(db: Any, rows: list[dict[str, Any]], works: dict[str, Wo
                 break
     if matched:
         works_db.save_works(db, matched)
-
-
-def _query_key_of(row: dict[str, Any]) -> str | None:
-    """The query key a free-text citation row was searched under."""
-    return query_key(row["value"]) if row["kind"] == "citation" else None
 
 
 def _group_studies(db: Any, settings: CitingSettings, now: datetime) -> int:

@@ -23,7 +23,8 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -41,6 +42,7 @@ from .lock import HarvestLock
 __all__ = ["Jobs", "ServiceConfig", "build_scheduler", "run_service", "site_command"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -84,22 +86,28 @@ class Jobs:
         store.sync_sources(db, [s.as_row() for s in config.sources])
         db.close()
 
+    def _with_db(self, job: str, work: Callable[[Any], T], nothing: T) -> T:
+        """Run ``work`` on a connection of its own; a database that refuses costs one log line, and
+        the job's next run tries again."""
+        try:
+            db = store.open_db(self.config.db_path)
+        except store.DatabaseError as exc:
+            log.error("%s skipped: %s", job, exc)
+            return nothing
+        try:
+            return work(db)
+        except sqlite3.Error as exc:  # the database refused a read or write
+            log.error("%s stopped: %s", job, storage_message(exc))
+            return nothing
+        finally:
+            db.close()
+
     def harvest_tick(self) -> int:
         """Harvest whatever the database says is due; returns the number of sources tried."""
         if self.stopping.is_set():
             return 0
-        try:
-            db = store.open_db(self.config.db_path)
-        except store.DatabaseError as exc:
-            log.error("harvest tick skipped: %s", exc)
-            return 0
-        try:
-            outcomes = harvest(db, settings=self.config.harvest, should_stop=self.stopping.is_set)
-        except sqlite3.Error as exc:  # the database refused a read or write outside a source's own
-            log.error("harvest tick stopped: %s", storage_message(exc))
-            return 0
-        finally:
-            db.close()
+        outcomes = self._with_db("harvest tick", lambda db: harvest(
+            db, settings=self.config.harvest, should_stop=self.stopping.is_set), [])
         for o in outcomes:
             log.info("harvested source=%r status=%s new=%d updated=%d%s", o.source, o.status, o.new, o.updated,
                      f" error={o.error!r}" if o.error else "")
@@ -107,20 +115,11 @@ class Jobs:
 
     def digest(self) -> list[str]:
         """Build the digests of finished periods (nothing, with one log line, if the database refuses)."""
-        try:
-            return self._digest()
-        except (store.DatabaseError, sqlite3.Error) as exc:
-            log.error("digest job skipped: %s", storage_message(exc) if isinstance(exc, sqlite3.Error) else exc)
-            return []
-
-    def _digest(self) -> list[str]:
         from .digest import build_digests
 
-        db = store.open_db(self.config.db_path)
-        try:
-            built = build_digests(db, period=self.config.digest_period)
-        finally:
-            db.close()
+        built = self._with_db("digest job", lambda db: build_digests(db, period=self.config.digest_period), None)
+        if built is None:
+            return []
         log.info("digests built=%s", built)
         return built
 
@@ -128,41 +127,26 @@ class Jobs:
         """Check the citations of new items and group studies; returns the number of items checked."""
         if self.stopping.is_set() or not self.config.citing.enabled:
             return 0
-        try:
-            db = store.open_db(self.config.db_path)
-        except store.DatabaseError as exc:
-            log.error("citations job skipped: %s", exc)
-            return 0
-        try:  # passes are minutes apart: each starts its services' rate limits afresh
-            return check_citations(db, self.config.citing).items
-        except sqlite3.Error as exc:
-            log.error("citations job stopped: %s", storage_message(exc))
-            return 0
-        finally:
-            db.close()
+        # Passes are minutes apart: each starts its services' rate limits afresh.
+        return self._with_db("citations job", lambda db: check_citations(db, self.config.citing).items, 0)
 
     def maintenance(self) -> dict[str, int]:
         """Keep the database tidy: scores follow the scorer, the WAL stays small, the fetch log bounded."""
-        try:
-            return self._maintenance()
-        except (store.DatabaseError, sqlite3.Error) as exc:  # one line, and the next run tries again
-            log.error("maintenance skipped: %s", storage_message(exc) if isinstance(exc, sqlite3.Error) else exc)
+        done = self._with_db("maintenance", self._maintenance, None)
+        if done is None:
             return {"rescored": 0, "pruned": 0}
+        log.info("maintenance rescored=%d pruned_fetches=%d", done["rescored"], done["pruned"])
+        return done
 
-    def _maintenance(self) -> dict[str, int]:
-        db = store.open_db(self.config.db_path)
-        try:
-            rescored = rescore(db)
-            pruned = prune_fetches(db, store.iso(store.utcnow() - timedelta(days=self.config.fetch_log_days)))
-            if rescored:
-                # Digests show labels: after a rescore, rebuild them so they agree with the items.
-                from .digest import build_digests
+    def _maintenance(self, db: Any) -> dict[str, int]:
+        rescored = rescore(db)
+        pruned = prune_fetches(db, store.iso(store.utcnow() - timedelta(days=self.config.fetch_log_days)))
+        if rescored:
+            # Digests show labels: after a rescore, rebuild them so they agree with the items.
+            from .digest import build_digests
 
-                build_digests(db, period=self.config.digest_period, rebuild=True)
-            checkpoint_wal(db)
-        finally:
-            db.close()
-        log.info("maintenance rescored=%d pruned_fetches=%d", rescored, pruned)
+            build_digests(db, period=self.config.digest_period, rebuild=True)
+        checkpoint_wal(db)
         return {"rescored": rescored, "pruned": pruned}
 
 

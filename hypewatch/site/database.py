@@ -86,7 +86,7 @@ def narrow_aggregate(sql: str) -> str:
         return in_treatment
     match = _FACET.match(sql)
     if match:  # a sparse filter's own index reads its few rows; else the covering index, one narrow scan
-        names = _columns(match.group(2))
+        names = where_columns(match.group(2))
         index = _sparse_index(match.group(2))
         if index is None and match.group(1).lower() in SUMMARY_COLUMNS and names and names <= SUMMARY_COLUMNS:
             index = "items_site_summary"
@@ -97,7 +97,7 @@ def narrow_aggregate(sql: str) -> str:
         return sql
     match = _COUNT.match(sql)
     if match:  # one label has its own index; two or more, read together, only the covering one
-        names = _columns(match.group(1))
+        names = where_columns(match.group(1))
         if _sparse_index(match.group(1)):
             sql = f"select count(*) from items indexed by {_sparse_index(match.group(1))} where " + match.group(1)
         elif len(names) >= 2 and names <= SUMMARY_COLUMNS:
@@ -122,7 +122,7 @@ def _one_treatment(where: str) -> tuple[str, str | None] | None:
     clause = clauses[0]
     rest = (where[:clause.start()] + where[clause.end():]).strip()
     rest = re.sub(r"^and\s+", "", rest, flags=re.I).strip() or None
-    if rest is not None and not _columns(rest) <= TREATMENT_COLUMNS:
+    if rest is not None and not where_columns(rest) <= TREATMENT_COLUMNS:
         return None
     return clause.group(2), rest
 _FACET_TAIL = re.compile(r"^\s*where (\w+) is not null\s+group by \w+\s+(order by count desc, value limit \d+)\s*$",
@@ -155,7 +155,7 @@ def _in_one_treatment(sql: str) -> str | None:
     return None
 
 
-def _columns(where: str) -> set[str]:
+def where_columns(where: str) -> set[str]:
     """The column names a WHERE clause mentions (quoted or bare), without keywords, parameters and strings."""
     return {(a or b or c).lower() for a, b, c in _WORDS.findall(where) if a or b or c} - _SQL_WORDS
 

@@ -214,12 +214,12 @@ _ITEMS_WHERE = re.compile(r"^\s*select .+? from items where (.+)$", re.S | re.I)
 
 def _labels_only_where(sql: str) -> str | None:
     """The WHERE clause of the table's query when it filters only on labels item_treatments copies."""
-    from hypewatch.site.database import TREATMENT_COLUMNS, _columns
+    from hypewatch.site.database import TREATMENT_COLUMNS, where_columns
 
     match = _ITEMS_WHERE.match(sql)
     if not match or "select" in match.group(1).lower():
         return None
-    return f"({match.group(1)})" if _columns(match.group(1)) <= TREATMENT_COLUMNS else None
+    return f"({match.group(1)})" if where_columns(match.group(1)) <= TREATMENT_COLUMNS else None
 
 
 @hookimpl(tryfirst=True)
