@@ -233,20 +233,16 @@ def top_reason(item: dict[str, Any], dimension: str) -> dict[str, Any] | None:
     return None
 
 
-def _title_html(item: dict[str, Any]) -> str:
-    """The item's title, linked to the original when its address is http(s)."""
+def _title_and_source(item: dict[str, Any]) -> tuple[str, str]:
+    """The item's title (linked to the original when http(s)) as HTML, and its source with its publisher kind."""
     title = _text(item.get("title"), _MAX_TITLE) or "(untitled)"
     href = _link(item.get("url")) or _link(item.get("canonical_url"))
-    return f'<a href="{html.escape(href, quote=True)}">{title}</a>' if href else f"<strong>{title}</strong>"
-
-
-def _source_text(item: dict[str, Any]) -> str:
-    source = _text(item.get("source"))
-    return source + f" ({_text(item['publisher'])})" if item.get("publisher") else source
+    source = _text(item.get("source")) + (f" ({_text(item['publisher'])})" if item.get("publisher") else "")
+    return (f'<a href="{html.escape(href, quote=True)}">{title}</a>' if href else f"<strong>{title}</strong>"), source
 
 
 def _render_item(item: dict[str, Any], why: str) -> str:
-    head, source = _title_html(item), _source_text(item)
+    head, source = _title_and_source(item)
     when = []
     seen = _parse_time(item.get("first_seen_at"))
     published = _parse_time(item.get("published"))
@@ -275,8 +271,8 @@ def _render_item(item: dict[str, Any], why: str) -> str:
 def _item_head(item: dict[str, Any]) -> str:
     """The item's title (linked to the original when http(s)), its source and when it was published."""
     published = _parse_time(item.get("published"))
-    return " · ".join(part for part in [_title_html(item), _source_text(item),
-                                        f"published {_day(published)}" if published else ""] if part)
+    return " · ".join(part for part in [*_title_and_source(item), f"published {_day(published)}" if published else ""]
+                      if part)
 
 
 def _work_words(title: Any, journal: Any, year: Any) -> str:
